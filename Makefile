@@ -1,0 +1,56 @@
+# econt — two commands on a fresh Debian 12 machine: `make all` and `make test`.
+# Every target depends on `setup`, which is idempotent.
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+ECONT  := $(VENV)/bin/econt
+STAMP  := $(VENV)/.econt-installed
+DEB_TOOLS := iverilog opensta verilator chromium
+# Debian package → a command it provides (to see whether it is installed)
+DEB_CHECK := iverilog:iverilog opensta:sta verilator:verilator chromium:chromium
+
+.PHONY: all setup deb-tools train asic report test bench clean
+
+all: setup
+	$(ECONT) run all
+
+setup: $(STAMP) deb-tools
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found. Install Python 3.11 (Debian 12: apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+deb-tools:
+	@missing=""; for pair in $(DEB_CHECK); do pkg=$${pair%%:*}; cmd=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian tools:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "error: missing Debian tools:$$missing. Run: sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+train: setup
+	$(ECONT) run train
+
+asic: setup
+	$(ECONT) run asic
+
+report: setup
+	$(ECONT) report
+
+test: setup
+	$(PY) -m pytest -q tests
+
+bench: setup
+	$(ECONT) bench
+
+clean:
+	rm -rf build reports/*/ reports/*.json reports/*.html .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
