@@ -26,9 +26,7 @@ def draw_event(ax: "Axes", charges: np.ndarray, title: str | None = None, vmax: 
     masked = np.ma.masked_where(charges <= 0, charges)
     coll.set_array(masked)
     coll.set_clim(0, vmax if vmax is not None else max(float(charges.max()), 1e-9))
-    cm = plt.get_cmap(cmap).copy()
-    cm.set_bad("#eeeeee")
-    coll.set_cmap(cm)
+    coll.set_cmap(plt.get_cmap(cmap).with_extremes(bad="#eeeeee"))
     ax.add_collection(coll)
     xy = cell_centres()
     pad = CELL_PITCH_CM

@@ -1,0 +1,308 @@
+"""Static dashboard: ``reports/index.html``, readable from disk without a server.
+
+Inputs are the artifacts the stages wrote: ``reports/<stage>/summary.json``,
+``reports/<stage>/*.png`` with one-line captions from ``reports/<stage>/captions.json``,
+``reports/timings.json``, and the exported weight sets under ``build/export``.
+
+Every headline figure is rendered as ``<td class="num" data-source="<stage>/summary.json"
+data-key="a.b.c">`` holding :func:`fmt` of that JSON value, so a test can check the page
+against the JSON files.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from econt.paths import repo_root, reports_dir, work_dir
+
+STAGE_ORDER = ["data", "emd", "train", "rtl", "asic", "conformance"]
+STAGE_TITLES = {
+    "data": "Data",
+    "emd": "EMD and the EMD-CNN",
+    "train": "Training: EMD per loss, per-region weights",
+    "rtl": "RTL: verification, TMR and single-event upsets",
+    "asic": "ASIC: area, timing, power, energy per inference",
+    "conformance": "ECON-T conformance",
+}
+#: Published ECON-T silicon (65 nm LP).
+PUBLISHED = {"die_area_mm2": 3.6, "power_mw": 95.0, "energy_per_inference_nj": 2.4}
+
+
+def fmt(value: Any) -> str:
+    """The one formatting rule for numbers on the page (the test uses it too)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:
+            return "n/a"
+        if value == 0:
+            return "0"
+        a = abs(value)
+        if a >= 1000:
+            return f"{value:,.0f}"
+        if a >= 10:
+            return f"{value:.1f}"
+        if a >= 0.01:
+            return f"{value:.3f}"
+        return f"{value:.2e}"
+    return str(value)
+
+
+def get_path(doc: Any, key: str) -> Any:
+    node = doc
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+@dataclass
+class Summaries:
+    root: Path
+    docs: dict[str, dict]
+
+    @classmethod
+    def load(cls, root: Path) -> "Summaries":
+        docs = {}
+        for stage in STAGE_ORDER:
+            p = root / stage / "summary.json"
+            if p.is_file():
+                try:
+                    docs[stage] = json.loads(p.read_text())
+                except json.JSONDecodeError:
+                    docs[stage] = {"error": f"{p} is not valid JSON"}
+        return cls(root, docs)
+
+    def cell(self, stage: str, key: str) -> str:
+        value = get_path(self.docs.get(stage, {}), key)
+        if value is None or isinstance(value, (dict, list)):
+            return '<td class="missing">not run</td>'
+        return (f'<td class="num" data-source="{stage}/summary.json" data-key="{html.escape(key)}">'
+                f"{html.escape(fmt(value))}</td>")
+
+    def first_key(self, stage: str, candidates: Iterable[str]) -> str | None:
+        for key in candidates:
+            if get_path(self.docs.get(stage, {}), key) is not None:
+                return key
+        return None
+
+
+def _emd_rows(s: Summaries) -> str:
+    train = s.docs.get("train", {})
+    losses = train.get("losses") if isinstance(train.get("losses"), dict) else {
+        k: v for k, v in train.items() if isinstance(v, dict) and "mean_emd_test" in v}
+    prefix = "losses." if isinstance(train.get("losses"), dict) else ""
+    rows = []
+    for loss in losses or {}:
+        rows.append(f"<tr><th>{html.escape(loss)}</th>"
+                    + s.cell("train", f"{prefix}{loss}.mean_emd_test")
+                    + s.cell("train", f"{prefix}{loss}.median_emd_test")
+                    + s.cell("train", f"{prefix}{loss}.mean_emd_real") + "</tr>")
+    base = s.first_key("train", ["deployed_baseline.mean_emd_real", "deployed.mean_emd_real", "baseline.mean_emd_real"])
+    if base:
+        rows.append('<tr><th>deployed ECON-T encoder (baseline)</th><td class="missing">—</td><td class="missing">—</td>'
+                    + s.cell("train", base) + "</tr>")
+    if not rows:
+        return '<p class="missing">Training has not run yet (make train).</p>'
+    return ("<table><tr><th>loss</th><th>mean EMD, synthetic test</th><th>median EMD, synthetic test</th>"
+            "<th>mean EMD, real ECON-T vectors</th></tr>" + "".join(rows) + "</table>")
+
+
+def _asic_entries(s: Summaries) -> list[tuple[str, str]]:
+    """(key prefix, label) for each (design, pdk) entry of the ASIC summary."""
+    asic = s.docs.get("asic", {})
+    entries = asic.get("entries", asic)
+    out = []
+    if isinstance(entries, dict):
+        base = "entries." if "entries" in asic else ""
+        for k, v in entries.items():
+            if isinstance(v, dict) and "cell_area_um2" in v:
+                out.append((f"{base}{k}", k))
+    elif isinstance(entries, list):
+        for i, v in enumerate(entries):
+            if isinstance(v, dict) and "cell_area_um2" in v:
+                out.append((f"entries.{i}", f"{v.get('design', '?')} / {v.get('pdk', '?')}"))
+    return out
+
+
+def _asic_rows(s: Summaries) -> str:
+    entries = _asic_entries(s)
+    if not entries:
+        return '<p class="missing">The ASIC flow has not run yet (make asic).</p>'
+    rows = []
+    for prefix, label in entries:
+        rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(
+            s.cell("asic", f"{prefix}.{k}") for k in
+            ("cell_area_um2", "die_area_mm2", "fmax_mhz", "power_mw", "energy_per_inference_nj", "n_flops")) + "</tr>")
+    rows.append("<tr><th>published ECON-T (65 nm LP silicon)</th><td>—</td>"
+                f"<td>{PUBLISHED['die_area_mm2']}</td><td>40 (clock)</td><td>{PUBLISHED['power_mw']}</td>"
+                f"<td>{PUBLISHED['energy_per_inference_nj']}</td><td>—</td></tr>")
+    return ("<table><tr><th>design / PDK</th><th>cell area µm²</th><th>die area mm²</th><th>fmax MHz</th>"
+            "<th>power mW</th><th>energy / inference nJ</th><th>flops</th></tr>" + "".join(rows) + "</table>"
+            '<p class="note">Pre-layout figures; the 65 nm-style rows are scaled estimates from the open '
+            "libraries, not a real 65 nm library.</p>")
+
+
+def _kv_rows(s: Summaries, stage: str, keys: list[tuple[str, list[str]]]) -> str:
+    rows = []
+    for label, candidates in keys:
+        key = s.first_key(stage, candidates)
+        if key:
+            rows.append(f"<tr><th>{html.escape(label)}</th>{s.cell(stage, key)}</tr>")
+    return "<table>" + "".join(rows) + "</table>" if rows else f'<p class="missing">Stage {stage} has not run yet.</p>'
+
+
+def _flatten(doc: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out.extend(_flatten(v, f"{prefix}{k}."))
+    elif isinstance(doc, list) and len(doc) <= 50:
+        for i, v in enumerate(doc):
+            out.extend(_flatten(v, f"{prefix}{i}."))
+    else:
+        out.append((prefix[:-1], doc))
+    return out
+
+
+def _plots(stage_dir: Path, rel: Path) -> str:
+    pngs = sorted(stage_dir.glob("*.png"))
+    if not pngs:
+        return ""
+    captions_file = stage_dir / "captions.json"
+    captions = json.loads(captions_file.read_text()) if captions_file.is_file() else {}
+    figs = []
+    for png in pngs:
+        cap = captions.get(png.name) or png.stem.replace("_", " ")
+        src = (rel / png.name).as_posix()
+        figs.append(f'<figure><a href="{html.escape(src)}"><img src="{html.escape(src)}" alt="{html.escape(cap)}" '
+                    f'loading="eager"></a><figcaption>{html.escape(cap)}</figcaption></figure>')
+    return '<div class="plots">' + "".join(figs) + "</div>"
+
+
+def _weight_sets(out_root: Path) -> str:
+    export_root = work_dir("export")
+    files = sorted(export_root.rglob("weights.json"))
+    if not files:
+        return '<p class="missing">No exported weight sets yet (make train).</p>'
+    rows = []
+    for wj in files:
+        rel_dir = wj.parent.relative_to(export_root)
+        i2c = wj.parent / "init.yaml"
+        link = lambda p: html.escape(os.path.relpath(p, out_root))  # noqa: E731
+        i2c_cell = f'<a href="{link(i2c)}">init.yaml</a>' if i2c.is_file() else "—"
+        rows.append(f"<tr><td>{html.escape(rel_dir.as_posix())}</td><td><a href=\"{link(wj)}\">weights.json</a></td>"
+                    f"<td>{i2c_cell}</td></tr>")
+    return "<table><tr><th>weight set (loss / region)</th><th>JSON</th><th>I2C image</th></tr>" + "".join(rows) + "</table>"
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;line-height:1.4}
+h1{margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}td.missing,.missing{color:#a33}
+.plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0;width:370px}figure img{width:100%;border:1px solid #ddd}
+figcaption{font-size:.85em;color:#444}.note{font-size:.9em;color:#555}details{margin:.5em 0}
+"""
+
+
+def build_dashboard(root: Path | None = None) -> Path:
+    """Write ``index.html`` into ``root`` (default reports/) and return its path."""
+    root = Path(root) if root else reports_dir()
+    s = Summaries.load(root)
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>econt — ECON-T design kit report</title>"
+             f"<style>{CSS}</style></head><body>",
+             "<h1>econt — ECON-T autoencoder design kit</h1>",
+             '<p class="note">Generated by <code>make all</code> / <code>econt report</code>. Default data are '
+             "synthetic (documented generator); real ECON-T test vectors are used where ../shared is present.</p>",
+             "<h2>Headline</h2><h3>Reconstruction quality (EMD, lower is better)</h3>", _emd_rows(s),
+             "<h3>Silicon cost per PDK vs the published ECON-T</h3>", _asic_rows(s),
+             "<h3>EMD-CNN accuracy</h3>",
+             _kv_rows(s, "emd", [("relative error mean (held-out synthetic ae pairs)", ["cnn_rel_err_mean"]),
+                                 ("relative error std", ["cnn_rel_err_std"]),
+                                 ("exact EMD pairs/s (batched)", ["exact_pairs_per_s"]),
+                                 ("plain ot.emd2 loop pairs/s", ["pot_loop_pairs_per_s"])]),
+             "<h3>Verification, radiation tolerance, conformance</h3>",
+             _kv_rows(s, "rtl", [("simulated samples", ["sim_samples", "total.sim_samples"]),
+                                 ("simulation mismatches", ["sim_mismatches", "total.sim_mismatches"]),
+                                 ("configuration bits", ["config_bits"])]),
+             _seu_table(s), _conformance_table(s),
+             "<h3>Per-region weight sets</h3>", _weight_sets(root)]
+    for stage in STAGE_ORDER:
+        stage_dir = root / stage
+        if not stage_dir.is_dir():
+            continue
+        parts.append(f"<h2>{html.escape(STAGE_TITLES[stage])}</h2>")
+        parts.append(_plots(stage_dir, Path(stage)))
+        if stage in s.docs:
+            flat = _flatten(s.docs[stage])
+            rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(fmt(v))}</td></tr>" for k, v in flat)
+            parts.append(f"<details><summary>all figures in {stage}/summary.json ({len(flat)})</summary>"
+                         f"<table>{rows}</table></details>")
+    timings = root / "timings.json"
+    if timings.is_file():
+        t = json.loads(timings.read_text())
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{fmt(v.get('seconds', 0.0))} s"
+                       f"{' (skipped: unchanged)' if v.get('skipped') else ''}</td></tr>"
+                       for k, v in t.get("stages", {}).items())
+        parts.append(f"<h2>Stage times</h2><table>{rows}</table>")
+    # After load, record how many images rendered: headless checks read these attributes.
+    parts.append("<script>window.addEventListener('load',function(){var im=document.images,b=0;"
+                 "for(var i=0;i<im.length;i++){if(!(im[i].complete&&im[i].naturalWidth>0))b++;}"
+                 "document.body.setAttribute('data-images',im.length);"
+                 "document.body.setAttribute('data-broken-images',b);});</script>")
+    parts.append("</body></html>")
+    out = root / "index.html"
+    out.write_text("\n".join(parts))
+    return out
+
+
+def _seu_table(s: Summaries) -> str:
+    rtl = s.docs.get("rtl", {})
+    seu = rtl.get("seu")
+    if not isinstance(seu, dict) or not seu:
+        return '<p class="missing">SEU fault injection has not run yet.</p>'
+    rows = []
+    for opt, v in seu.items():
+        if isinstance(v, dict):
+            rows.append(f"<tr><th>tmr={html.escape(opt)}</th>" + s.cell("rtl", f"seu.{opt}.upsets_injected")
+                        + s.cell("rtl", f"seu.{opt}.outputs_corrupted") + "</tr>")
+    return ("<table><tr><th>TMR option</th><th>upsets injected</th><th>outputs corrupted</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _conformance_table(s: Summaries) -> str:
+    conf = s.docs.get("conformance", {})
+    configs = conf.get("configurations", conf)
+    base = "configurations." if "configurations" in conf else ""
+    rows = []
+    for name, v in (configs.items() if isinstance(configs, dict) else []):
+        if not isinstance(v, dict) or "crossings" not in v:
+            continue
+        cells = [s.cell("conformance", f"{base}{name}.crossings")]
+        for model in ("golden", "rtl"):
+            k1 = s.first_key("conformance", [f"{base}{name}.{model}.words_matching", f"{base}{name}.words_matching_{model}"])
+            k2 = s.first_key("conformance", [f"{base}{name}.{model}.words_compared", f"{base}{name}.words_compared_{model}",
+                                             f"{base}{name}.words_compared"])
+            cells.append(s.cell("conformance", k1) if k1 else '<td class="missing">not run</td>')
+            cells.append(s.cell("conformance", k2) if k2 else '<td class="missing">not run</td>')
+        rows.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
+    if not rows:
+        return '<p class="missing">Conformance has not run yet.</p>'
+    return ("<table><tr><th>ECON-T configuration</th><th>crossings</th><th>golden words matching</th><th>of</th>"
+            "<th>RTL words matching</th><th>of</th></tr>" + "".join(rows) + "</table>")
+
+
+def run_stage(quick: bool = False) -> dict:
+    path = build_dashboard()
+    return {"index_html": str(path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path)}
