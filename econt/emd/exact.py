@@ -1,0 +1,159 @@
+"""Exact Earth mover's distance between 48-cell charge maps.
+
+Definition (as in the ECON-T autoencoder studies): both vectors are normalised to unit
+sum, the ground distance is :func:`econt.geometry.ground_distance` (Euclidean distance
+between trigger-cell centres in units of half a cell pitch, so neighbours are 2 apart),
+and the optimal-transport cost is solved exactly with POT's network simplex.
+
+Empty-vector convention
+    If either vector sums to zero (an empty module, or a reconstruction that is all
+    zero) the distance is undefined; :func:`emd` and :func:`emd_batch` return ``NaN``.
+    Filter with ``np.isnan``; a plain ``np.mean`` over results containing an empty pair
+    is visibly ``NaN`` instead of being silently pulled towards a sentinel value (the
+    reference codes return -1 / -0.5, which bias any mean). Negative or non-finite
+    charges are an error (:class:`econt.errors.DataError`), never silently clipped.
+
+Speed
+    ``ot.emd2`` spends most of its ~100-200 µs per pair in Python bookkeeping (backend
+    dispatch, marginal checks, dual centring). :func:`emd_batch` calls POT's C++
+    network simplex (``ot.lp.emd_wrap.emd_c``) directly on each pair's non-zero bins
+    only (typical occupancy is well below 48, so the sub-problems are small), and
+    spreads chunks of pairs over a process pool. The result is the same optimum as
+    ``ot.emd2``; the tests check agreement to 1e-9.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+from tqdm import tqdm
+
+import econt  # noqa: F401  (keeps `import ot` from importing TensorFlow)
+from econt.errors import DataError
+from econt.geometry import ground_distance
+
+#: Network-simplex iteration cap handed to POT's C++ solver (POT's own default).
+MAX_ITER = 100_000
+#: Below this many pairs a process pool costs more (worker start-up) than it saves.
+MIN_PAIRS_FOR_POOL = 4_000
+
+
+def _emd_solver():
+    # Imported lazily so that importing this module stays cheap.
+    from ot.lp.emd_wrap import emd_c
+
+    return emd_c
+
+
+def _check_pairs(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.ndim == 1:
+        A = A[None, :]
+    if B.ndim == 1:
+        B = B[None, :]
+    if A.shape != B.shape or A.ndim != 2 or A.shape[1] != 48:
+        raise DataError(
+            f"emd: inputs must both be (N, 48) charge vectors of the same shape, got {A.shape} and {B.shape}. "
+            "Pass one row of 48 trigger-cell charges per pair (econt.geometry cell order)."
+        )
+    for name, X in (("first (input)", A), ("second (output)", B)):
+        if not np.all(np.isfinite(X)):
+            row = int(np.argwhere(~np.isfinite(X))[0, 0])
+            raise DataError(f"emd: {name} vectors contain NaN/inf (first at row {row}). Remove or fix those rows.")
+        if np.any(X < 0):
+            row = int(np.argwhere(X < 0)[0, 0])
+            raise DataError(
+                f"emd: {name} vectors contain negative charges (first at row {row}); the EMD is defined for "
+                "non-negative distributions. Clip reconstructions at zero explicitly before calling emd."
+            )
+    return A, B
+
+
+def _solve_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """EMD for each row pair of already-validated (n, 48) arrays, in this process."""
+    emd_c = _emd_solver()
+    M = ground_distance()
+    out = np.full(A.shape[0], np.nan)
+    sa = A.sum(axis=1)
+    sb = B.sum(axis=1)
+    for i in range(A.shape[0]):
+        if sa[i] <= 0.0 or sb[i] <= 0.0:
+            continue  # empty input or output: NaN by convention (module docstring)
+        a = A[i] / sa[i]
+        b = B[i] / sb[i]
+        # Same rescaling ot.emd2 applies, so both see bit-identical marginals.
+        b = b * (a.sum() / b.sum())
+        ia = np.flatnonzero(a)
+        ib = np.flatnonzero(b)
+        sub = np.ascontiguousarray(M[ia[:, None], ib])  # the C++ solver requires C order
+        _, cost, _, _, code = emd_c(a[ia], b[ib], sub, MAX_ITER, 1, None, None)
+        if code != 1:  # 1 == OPTIMAL in POT's result codes
+            raise RuntimeError(f"network simplex did not reach the optimum on pair {i} (POT result code {code})")
+        out[i] = cost
+    return out
+
+
+def emd(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact EMD between two 48-cell vectors (each normalised to unit sum); NaN if either is empty."""
+    A, B = _check_pairs(np.asarray(a).reshape(1, -1), np.asarray(b).reshape(1, -1))
+    return float(_solve_rows(A, B)[0])
+
+
+def _pool_context() -> mp.context.BaseContext:
+    # fork is unsafe once TensorFlow (threads) is loaded in the parent, which is the case
+    # when this is called from EMD-CNN training; forkserver forks from a clean server.
+    return mp.get_context("forkserver")
+
+
+def emd_batch(
+    A: np.ndarray,
+    B: np.ndarray,
+    workers: int = 2,
+    chunk: int | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Exact EMD for N pairs of rows ``(A[i], B[i])``, shape ``(N,)`` float64.
+
+    ``workers`` processes each take chunks of ``chunk`` pairs (default: about 8 chunks
+    per worker, so the cores stay busy to the end); below ``MIN_PAIRS_FOR_POOL`` pairs or
+    with ``workers <= 1`` everything runs in this process. Empty pairs give NaN.
+    """
+    A, B = _check_pairs(A, B)
+    n = A.shape[0]
+    workers = max(1, min(int(workers), os.cpu_count() or 1))
+    if chunk is None:
+        chunk = max(500, math.ceil(n / (8 * workers)))
+    starts = range(0, n, chunk)
+    if workers == 1 or n < MIN_PAIRS_FOR_POOL:
+        parts = (_solve_rows(A[s : s + chunk], B[s : s + chunk]) for s in starts)
+        if progress:
+            parts = tqdm(parts, total=len(starts), desc="exact EMD", unit="chunk")
+        return np.concatenate(list(parts)) if n else np.empty(0)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+        futures = [pool.submit(_solve_rows, A[s : s + chunk], B[s : s + chunk]) for s in starts]
+        if progress:
+            for _ in tqdm(as_completed(futures), total=len(futures), desc="exact EMD", unit="chunk"):
+                pass
+        return np.concatenate([f.result() for f in futures])
+
+
+def emd_pot_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Reference: a plain loop of ``ot.emd2`` on sum-normalised rows (NaN for empty pairs).
+
+    This is the straightforward way to compute the EMD; :func:`emd_batch` must agree
+    with it and the benchmark compares their speed.
+    """
+    import ot
+
+    A, B = _check_pairs(A, B)
+    M = np.array(ground_distance())
+    out = np.full(A.shape[0], np.nan)
+    for i in range(A.shape[0]):
+        sa, sb = A[i].sum(), B[i].sum()
+        if sa > 0 and sb > 0:
+            out[i] = ot.emd2(A[i] / sa, B[i] / sb, M)
+    return out
