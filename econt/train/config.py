@@ -1,0 +1,144 @@
+"""Training configuration (``configs/train/*.yaml``), validated into dataclasses.
+
+Relative paths in the file are resolved against the repository root, so a
+config works from any working directory. ``None`` paths mean "the kit's
+default" (the EMD stage's model, the shared reference vectors, ``build/train``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Optional
+
+from econt.errors import ConfigError
+from econt.paths import repo_root
+
+LossName = Literal["mse", "telescope", "emd_cnn"]
+
+
+@dataclass(frozen=True)
+class DataSection:
+    #: "synthetic": generate with econt.data.synthetic; "file": a saved Dataset (.npz).
+    source: Literal["synthetic", "file"] = "synthetic"
+    path: Optional[Path] = None
+    #: samples generated (synthetic) or the cap on samples read (file; 0 = all).
+    n_samples: int = 60000
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+
+
+@dataclass(frozen=True)
+class FitSection:
+    epochs: int = 40
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    #: epochs without val_loss improvement before early stopping (best weights restored).
+    patience: int = 6
+    min_delta: float = 0.0
+    #: learning rate × this factor after ``lr_patience`` epochs on a plateau (1.0 = off).
+    lr_factor: float = 0.5
+    lr_patience: int = 3
+
+
+@dataclass(frozen=True)
+class EmdCnnSection:
+    #: EMD-CNN model folder or file; None → the EMD stage's default (build/emd/cnn/).
+    model_path: Optional[Path] = None
+    #: weight of the weighted-MSE term at epoch 0; decays linearly to 0 at ``mse_decay_epochs``.
+    mse_weight_start: float = 1.0
+    mse_decay_epochs: int = 4
+    #: brings the weighted MSE of unit-sum maps (~1e-4) to the EMD's scale (~1).
+    mse_scale: float = 1000.0
+    #: initialise the EMD-CNN-loss model from the trained telescope model when that loss
+    #: runs first in the same job (cheaper than training from scratch; off by default).
+    init_from: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class RegionSection:
+    enabled: bool = True
+    #: fine-tuning from the global model, per region.
+    epochs: int = 10
+    learning_rate: float = 5e-4
+    patience: int = 3
+
+
+@dataclass(frozen=True)
+class EvalSection:
+    #: ePortRX input words of real crossings; None → ../shared/econt-vectors/testInput.csv (skipped if absent).
+    real_vectors: Optional[Path] = None
+    #: the deployed encoder/decoder folder (init.yaml, encoder.hdf5, decoder.hdf5); None → shared default.
+    deployed_model: Optional[Path] = None
+    #: event displays of the best and worst reconstructions (each).
+    n_displays: int = 3
+    #: samples for the integer-model vs QKeras bit-exactness check (drawn from the data, then
+    #: extended by random module sums up to this count).
+    bit_exact_samples: int = 100000
+    #: EMD worker processes.
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 1
+    #: the encoder architecture (econt.model.config.EncoderConfig YAML).
+    model_config: Path = Path("configs/model/default.yaml")
+    losses: tuple[LossName, ...] = ("mse", "telescope", "emd_cnn")
+    #: where models go (None → build/train) and where the exported weights go (None → build/export).
+    out_dir: Optional[Path] = None
+    export_dir: Optional[Path] = None
+    #: None → reports/train.
+    reports_dir: Optional[Path] = None
+    data: DataSection = field(default_factory=DataSection)
+    fit: FitSection = field(default_factory=FitSection)
+    emd_cnn: EmdCnnSection = field(default_factory=EmdCnnSection)
+    regions: RegionSection = field(default_factory=RegionSection)
+    evaluation: EvalSection = field(default_factory=EvalSection)
+    #: show tqdm progress bars.
+    progress: bool = True
+
+    def validate(self, source: str) -> None:
+        if not self.losses:
+            raise ConfigError(f"{source}: field 'losses' is empty; list at least one of mse, telescope, emd_cnn.")
+        if len(set(self.losses)) != len(self.losses):
+            raise ConfigError(f"{source}: field 'losses' lists a loss twice ({list(self.losses)}); remove the duplicate.")
+        split = self.data.split
+        if any(f <= 0 for f in split) or abs(sum(split) - 1.0) > 1e-6:
+            raise ConfigError(f"{source}: field 'data.split' = {list(split)} must be three positive fractions "
+                              "(train, val, test) summing to 1.")
+        if self.data.source == "file" and self.data.path is None:
+            raise ConfigError(f"{source}: field 'data.path' is required when data.source is 'file'; "
+                              "give the .npz written by `econt data`.")
+        if self.data.n_samples < 0:
+            raise ConfigError(f"{source}: field 'data.n_samples' must be ≥ 0, got {self.data.n_samples}.")
+        if self.data.source == "synthetic" and self.data.n_samples < 30:
+            raise ConfigError(f"{source}: field 'data.n_samples' = {self.data.n_samples} is too small for a "
+                              "train/val/test split; use at least 30.")
+        for name in ("epochs", "batch_size", "patience", "lr_patience"):
+            if getattr(self.fit, name) < 1:
+                raise ConfigError(f"{source}: field 'fit.{name}' must be ≥ 1, got {getattr(self.fit, name)}.")
+        if self.fit.learning_rate <= 0:
+            raise ConfigError(f"{source}: field 'fit.learning_rate' must be > 0, got {self.fit.learning_rate}.")
+        if not 0 < self.fit.lr_factor <= 1:
+            raise ConfigError(f"{source}: field 'fit.lr_factor' must be in (0, 1], got {self.fit.lr_factor}.")
+        if self.emd_cnn.mse_weight_start < 0 or self.emd_cnn.mse_decay_epochs < 0:
+            raise ConfigError(f"{source}: fields 'emd_cnn.mse_weight_start' and 'emd_cnn.mse_decay_epochs' must be ≥ 0.")
+        if self.emd_cnn.init_from is not None:
+            if self.emd_cnn.init_from not in self.losses or "emd_cnn" not in self.losses or \
+                    self.losses.index(self.emd_cnn.init_from) > self.losses.index("emd_cnn") or \
+                    self.emd_cnn.init_from == "emd_cnn":
+                raise ConfigError(f"{source}: field 'emd_cnn.init_from' = {self.emd_cnn.init_from!r} must name a loss "
+                                  "listed before 'emd_cnn' in 'losses' (or be null).")
+        if self.regions.epochs < 1 or self.regions.learning_rate <= 0 or self.regions.patience < 1:
+            raise ConfigError(f"{source}: section 'regions' needs epochs ≥ 1, learning_rate > 0, patience ≥ 1.")
+        if self.evaluation.bit_exact_samples < 1:
+            raise ConfigError(f"{source}: field 'evaluation.bit_exact_samples' must be ≥ 1.")
+        if self.evaluation.workers < 1:
+            raise ConfigError(f"{source}: field 'evaluation.workers' must be ≥ 1.")
+
+
+def resolve(path: Optional[Path]) -> Optional[Path]:
+    """A config path relative to the repository root (absolute paths unchanged)."""
+    if path is None:
+        return None
+    path = Path(path)
+    return path if path.is_absolute() else repo_root() / path
