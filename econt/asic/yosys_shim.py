@@ -142,6 +142,21 @@ def run_tcl(script: str, script_args: Sequence[str] = ()) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point. Exits the process with ``os._exit`` after flushing: tearing down
+    libyosys' global state at interpreter exit segfaults with pyosys 0.70 (after all output
+    is written), which SiliconCompiler would report as a failed step."""
+    code = run(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        _ys().log_flush()
+    except Exception:
+        pass
+    os._exit(code)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run a yosys command line in this process; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)

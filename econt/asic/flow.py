@@ -1,0 +1,296 @@
+"""SiliconCompiler 0.38 projects for a generated design: elaborate → synthesis → timing/power.
+
+Two paths, chosen by :func:`detect_tools`:
+
+* ``stock``: OpenROAD and OpenSTA >= 2.6 are installed → SiliconCompiler's own ASIC flow with
+  place and route (SC's lambdapdk targets), timing/power from SC's own scripts.
+* ``fallback`` (this machine): SC's stock ``elaborate`` (slang) and ``syn_asic`` (yosys, run
+  through the kit's pyosys ``yosys`` entry point with ``synth -booth``), then the kit-owned SC
+  task :class:`LegacyStaTask` for Debian OpenSTA 2.0.17, one node per activity scenario
+  (that OpenSTA caches power after the first report).
+
+Hierarchy is kept (``flatten`` and ``auto_flatten`` off) so each distinct module — the identical
+neurons and filters — is synthesised once; OpenSTA reads the hierarchical netlist.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from econt.asic.liberty import liberty_info, prepared_liberty
+from econt.asic.pdk import PdkConfig, ResolvedLibrary
+from econt.asic.yosys_shim import SYNTH_ARGS_ENV
+from econt.errors import StageError, ToolError
+from econt.paths import repo_root
+
+FLOWS_DIR = repo_root() / "flows"
+STA_SCRIPT = FLOWS_DIR / "econt_sta.tcl"
+
+
+# ----------------------------------------------------------------------------- tool discovery
+def _version(cmd: Sequence[str]) -> str | None:
+    try:
+        out = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout + out.stderr).strip()
+    return text.splitlines()[0].strip() if text else None
+
+
+def _yosys_exe() -> str | None:
+    """The ``yosys`` SC will run: the one next to this interpreter (the kit's shim) first."""
+    import sys
+
+    local = Path(sys.executable).parent / "yosys"
+    if local.exists():
+        return str(local)
+    return shutil.which("yosys")
+
+
+def _parse_ver(text: str | None) -> tuple[int, ...]:
+    m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text or "")
+    return tuple(int(g) for g in m.groups() if g is not None) if m else ()
+
+
+def detect_tools() -> dict:
+    """Find yosys, OpenSTA and OpenROAD and decide which flow path can run."""
+    yosys = _yosys_exe()
+    sta = shutil.which("sta")
+    openroad = shutil.which("openroad")
+    versions = {
+        "siliconcompiler": _sc_version(),
+        "yosys": _version([yosys, "--version"]) if yosys else None,
+        "opensta": _version([sta, "-version"]) if sta else None,
+        "openroad": _version([openroad, "-version"]) if openroad else None,
+    }
+    if yosys is None or _parse_ver(versions["yosys"]) < (0, 48):
+        raise ToolError(
+            "yosys >= 0.48 with Tcl is needed by SiliconCompiler 0.38 and none was found "
+            f"(found: {versions['yosys']}). Fix: `make setup` installs pyosys and the kit's `yosys` entry point "
+            "into .venv/bin."
+        )
+    if sta is None:
+        raise ToolError("OpenSTA (`sta`) not found. Fix: `make setup` (Debian package opensta) or apt-get install opensta.")
+    stock = openroad is not None and _parse_ver(versions["opensta"]) >= (2, 6, 2)
+    return {
+        "flow_path": "stock" if stock else "fallback",
+        "flow_description": (
+            "SiliconCompiler stock ASIC flow (OpenROAD place and route, OpenSTA >= 2.6)"
+            if stock else
+            "SiliconCompiler: stock slang elaborate + stock yosys syn_asic (pyosys shim, synth -booth), "
+            "kit OpenSTA 2.0.17 task (pre-layout, ideal clocks, no wire parasitics)"
+        ),
+        "tool_versions": versions,
+        "executables": {"yosys": yosys, "sta": sta, "openroad": openroad},
+    }
+
+
+def _sc_version() -> str:
+    import siliconcompiler
+
+    return siliconcompiler.__version__
+
+
+def read_sta_results(reports: Path) -> dict:
+    """Parse the kit STA script's ``econt_sta.txt`` and OpenSTA's power table (watts)."""
+    values: dict = {}
+    txt = reports / "econt_sta.txt"
+    if txt.is_file():
+        for line in txt.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                try:
+                    values[parts[0]] = float(parts[1])
+                except ValueError:
+                    values[parts[0]] = parts[1]
+    rpt = reports / "power.rpt"
+    if rpt.is_file():
+        for line in rpt.read_text().splitlines():
+            parts = line.split()
+            if parts and parts[0] in ("Sequential", "Combinational", "Macro", "Pad", "Total") and len(parts) >= 5:
+                try:
+                    internal, switching, leakage, total = (float(x) for x in parts[1:5])
+                except ValueError:
+                    continue
+                key = parts[0].lower()
+                values[f"{key}_internal_w"] = internal
+                values[f"{key}_switching_w"] = switching
+                values[f"{key}_leakage_w"] = leakage
+                values[f"{key}_total_w"] = total
+        if "total_total_w" in values:
+            values["total_w"] = values["total_total_w"]
+            values["leakage_w"] = values["total_leakage_w"]
+            values["dynamic_w"] = values["total_internal_w"] + values["total_switching_w"]
+    return values
+
+
+# ----------------------------------------------------------------------------- project
+@dataclass
+class PowerScenario:
+    """One OpenSTA invocation: ``measured`` (per-port toggle rates from simulation) or ``vectorless``."""
+
+    name: str
+    mode: str  # "measured" | "vectorless"
+    default_activity: float
+    activity_file: Path | None = None
+
+
+@dataclass
+class FlowRequest:
+    design_name: str
+    top: str
+    verilog: list[Path]
+    library: ResolvedLibrary
+    clock_port: str = "clk"
+    scenarios: list[PowerScenario] = field(default_factory=list)
+    io_delay_ns: float = 0.0
+    jobname: str = "job0"
+
+
+@dataclass
+class FlowResult:
+    flow_path: str
+    tool_versions: dict
+    build_dir: Path
+    netlist: Path
+    stat_json: Path
+    synth_log: Path
+    scenarios: dict  # name -> parsed STA values + report paths
+    liberty: Path
+
+
+def _make_library(name: str, cfg: PdkConfig, liberty: Path):
+    from siliconcompiler.tools.yosys import YosysStdCellLibrary
+
+    class KitLibrary(YosysStdCellLibrary):
+        def __init__(self):
+            super().__init__()
+            self.set_name(name)
+            with self.active_fileset("models.timing.typical.nldm"):
+                self.add_file(str(liberty))
+                self.add_asic_libcornerfileset("typical", "nldm")
+            cells = cfg.cells
+            self.set_yosys_driver_cell(cells.driver)
+            self.set_yosys_buffer_cell(*cells.buffer)
+            self.set_yosys_tielow_cell(*cells.tie_low)
+            self.set_yosys_tiehigh_cell(*cells.tie_high)
+            # ABC wants ps; liberty delays are ns for both libraries (checked in liberty_info)
+            self.set_yosys_abc(1000, cells.abc_load_ff)
+            if cells.dont_use:
+                self.add_asic_celllist("dontuse", list(cells.dont_use))
+            if cells.clock_cells:
+                self.add_asic_celllist("clkbuf", list(cells.clock_cells))
+
+    return KitLibrary()
+
+
+def build_project(req: FlowRequest, build_dir: Path, tools: dict):
+    """Create the SC ``ASIC`` project for the fallback path."""
+    from siliconcompiler import ASIC, Design, Flowgraph, PDK
+    from siliconcompiler.tools.slang.elaborate import Elaborate
+    from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
+
+    from econt.asic.sc_tasks import LegacyStaTask
+
+    cfg = req.library.pdk
+    liberty = prepared_liberty(req.library.liberty, cfg.related_pg_pin or None)
+    lib_name = f"econt_{cfg.name}"
+
+    design = Design(req.design_name)
+    with design.active_fileset("rtl"):
+        design.set_topmodule(req.top)
+        for f in req.verilog:
+            design.add_file(str(Path(f).resolve()))
+
+    project = ASIC(design)
+    project.add_fileset("rtl")
+    pdk = PDK(f"econt_{cfg.name}_pdk")
+    pdk.set_node(float(cfg.node_nm))
+    library = _make_library(lib_name, cfg, liberty)
+    library.add_asic_pdk(pdk)
+    project.set_pdk(pdk)
+    project.set_mainlib(library)
+    project.set_asic_delaymodel("nldm")
+    scenario = project.constraint.timing.make_scenario("typical")
+    scenario.add_libcorner("typical")
+    scenario.add_check(["setup", "hold", "power"])
+
+    flow = Flowgraph("econt_fallback")
+    flow.node("elaborate", Elaborate())
+    syn = ASICSynthesis()
+    flow.node("synthesis", syn)
+    flow.edge("elaborate", "synthesis")
+    for i, sc in enumerate(req.scenarios):
+        flow.node("sta", LegacyStaTask(), index=i)
+        flow.edge("synthesis", "sta", head_index=i)
+    project.set_flow(flow)
+
+    # synthesis options: keep hierarchy so each distinct module is synthesised once
+    syn_task = ASICSynthesis.find_task(project)
+    syn_task.set("var", "flatten", False)
+    syn_task.set("var", "auto_flatten", False)
+    syn_task.set("var", "hier_opt", False)
+    syn_task.set("var", "abc_clock_period", cfg.clock_period_ns * 1000.0)
+    syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
+    # the kit's yosys lives in the venv's bin, which need not be on PATH
+    syn_task.set_path(str(Path(tools["executables"]["yosys"]).parent))
+    sta_tasks = LegacyStaTask.find_task(project)
+    sta_tasks = sta_tasks if isinstance(sta_tasks, set) else {sta_tasks}
+    sta_task = next(iter(sta_tasks))
+    for i, sc in enumerate(req.scenarios):
+        idx = str(i)
+        sta_task.set("var", "liberty", str(liberty), step="sta", index=idx)
+        sta_task.set("var", "clock_port", req.clock_port, step="sta", index=idx)
+        sta_task.set("var", "clock_period_ns", cfg.clock_period_ns, step="sta", index=idx)
+        sta_task.set("var", "io_delay_ns", req.io_delay_ns, step="sta", index=idx)
+        sta_task.set("var", "activity_mode", sc.mode, step="sta", index=idx)
+        sta_task.set("var", "default_activity", sc.default_activity, step="sta", index=idx)
+        sta_task.set("var", "activity_file", str(sc.activity_file.resolve()) if sc.activity_file else "",
+                     step="sta", index=idx)
+
+    project.set("option", "builddir", str(build_dir))
+    project.set("option", "jobname", req.jobname)
+    project.set("option", "quiet", True)
+    project.set("option", "nodisplay", True) if project.valid("option", "nodisplay") else None
+    return project, liberty
+
+
+def run_fallback(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
+    """Run the fallback flow and collect the node outputs."""
+    if not req.scenarios:
+        raise StageError("asic flow: at least one power scenario is needed")
+    project, liberty = build_project(req, build_dir, tools)
+    try:
+        project.run()
+    except Exception as exc:
+        raise StageError(f"asic flow for {req.design_name} on {req.library.pdk.name} failed: {exc}. "
+                         f"Logs: {build_dir}") from exc
+    job = Path(build_dir) / req.design_name / req.jobname
+    syn_dir = job / "synthesis" / "0"
+    netlist = syn_dir / "outputs" / f"{req.top}.vg"
+    if not netlist.is_file():
+        raise StageError(f"asic flow: synthesis produced no netlist {netlist}; see {syn_dir}/synthesis.log")
+    scenarios = {}
+    for i, sc in enumerate(req.scenarios):
+        node = job / "sta" / str(i)
+        vals = read_sta_results(node / "reports")
+        if "total_w" not in vals:
+            raise StageError(f"asic flow: OpenSTA produced no power report for scenario {sc.name}; see {node}/sta.log")
+        vals["reports_dir"] = str(node / "reports")
+        scenarios[sc.name] = vals
+    return FlowResult(
+        flow_path="fallback",
+        tool_versions=tools["tool_versions"],
+        build_dir=job,
+        netlist=netlist,
+        stat_json=syn_dir / "reports" / "stat.json",
+        synth_log=syn_dir / "synthesis.log",
+        scenarios=scenarios,
+        liberty=liberty,
+    )

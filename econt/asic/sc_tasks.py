@@ -1,0 +1,83 @@
+"""The kit's SiliconCompiler task for Debian OpenSTA 2.0.17 (module-level: SC re-imports tasks by name)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from siliconcompiler import Task
+
+from econt.paths import repo_root
+
+FLOWS_DIR = repo_root() / "flows"
+
+
+
+class LegacyStaTask(Task):
+    """Timing and power on a synthesised netlist with Debian OpenSTA 2.0.17."""
+
+    def __init__(self):
+        super().__init__()
+        self.add_parameter("activity_mode", "<vectorless,measured>", "how input activity is set", "vectorless")
+        self.add_parameter("default_activity", "float", "toggles per clock cycle on unmeasured inputs", 0.1)
+        self.add_parameter("activity_file", "str", "file of '<port> <toggles/cycle> <duty>' lines", "")
+        self.add_parameter("liberty", "str", "prepared liberty file (kit cache)", "")
+        self.add_parameter("clock_port", "str", "clock port of the top module", "clk")
+        self.add_parameter("clock_period_ns", "float", "clock period in ns", 25.0)
+        self.add_parameter("io_delay_ns", "float", "external input/output delay in ns", 0.0)
+        self.add_parameter("report_paths", "int", "number of worst paths to report", 5)
+
+    def tool(self):
+        return "opensta"
+
+    def task(self):
+        return "econt_sta"
+
+    def parse_version(self, stdout):
+        return stdout.strip().split()[0] if stdout.strip() else ""
+
+    def setup(self):
+        super().setup()
+        self.set_exe("sta", vswitch="-version")
+        self.add_version(">=2.0")
+        self.set_script(str(FLOWS_DIR / "econt_sta.tcl"), dataroot=None)
+        self.add_input_file(ext="vg")
+        self.add_regex("errors", r"^Error")
+        self.add_regex("warnings", r"^Warning")
+
+    def runtime_options(self):
+        return ["-no_init", "-exit", *super().runtime_options()]
+
+    def pre_process(self):
+        super().pre_process()
+        netlist = Path("inputs") / f"{self.design_topmodule}.vg"
+        tcl = {
+            "econt_liberty": self.get("var", "liberty"),
+            "econt_netlist": str(netlist),
+            "econt_top": self.design_topmodule,
+            "econt_clock_port": self.get("var", "clock_port"),
+            "econt_clock_period_ns": self.get("var", "clock_period_ns"),
+            "econt_input_delay_ns": self.get("var", "io_delay_ns"),
+            "econt_activity_mode": self.get("var", "activity_mode"),
+            "econt_default_activity": self.get("var", "default_activity"),
+            "econt_activity_file": self.get("var", "activity_file"),
+            "econt_report_paths": self.get("var", "report_paths"),
+        }
+        with open("econt_sta_vars.tcl", "w") as fh:
+            for k, v in tcl.items():
+                fh.write(f"set {k} {{{v}}}\n")
+
+    def post_process(self):
+        super().post_process()
+        from econt.asic.flow import read_sta_results
+
+        values = read_sta_results(Path("reports"))
+        if "setup_slack_ns" in values:
+            self.record_metric("setupslack", values["setup_slack_ns"], source_file="reports/econt_sta.txt",
+                               source_unit="ns")
+        if "total_w" in values:
+            self.record_metric("totalpower", values["total_w"] * 1e3, source_file="reports/power.rpt",
+                               source_unit="mW")
+            self.record_metric("leakagepower", values["leakage_w"] * 1e3, source_file="reports/power.rpt",
+                               source_unit="mW")
+
+
+
