@@ -81,7 +81,7 @@ class SyntheticConfig:
     # --- showers ---
     shower_multiplicity_probs: tuple[float, ...] = (0.35, 0.5, 0.15)   # P(0), P(1), P(2) showers
     em_fraction: float = 0.5
-    energy_min_gev: float = 2.0
+    energy_min_gev: float = 5.0
     energy_max_gev: float = 200.0
     energy_spectrum_index: float = 2.0  # dN/dE ∝ E^-index
     critical_energy_mev: float = 8.0

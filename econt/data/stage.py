@@ -1,0 +1,80 @@
+"""The data stage as run by ``make all``: default synthetic dataset + splits + real vectors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from econt.config import write_resolved_config
+from econt.data.dataset import Dataset
+from econt.data.splits import split_dataset
+from econt.data.synthetic import SyntheticConfig, generate, load_synthetic_config
+from econt.paths import reports_dir, shared_path, work_dir
+
+DEFAULT_N_SAMPLES = 200_000
+QUICK_N_SAMPLES = 20_000
+
+
+def merge_summary(path: Path, values: dict) -> dict:
+    """Merge ``values`` into the JSON file at ``path`` (other keys are kept)."""
+    data = {}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            data = {}
+    data.update(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return data
+
+
+def load_shared_vectors() -> Dataset | None:
+    """The real ECON-T input (testInput.csv, decoded with the AE's init.yaml) when ../shared is present."""
+    from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
+
+    words = shared_path("econt-vectors", "testInput.csv")
+    init = shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras", "init.yaml")
+    if words is None or init is None:
+        return None
+    return read_eportrx_csv(words, input_config_from_init_yaml(init))
+
+
+def run_stage(out_dir: str | Path | None = None, seed: int = 0, n_samples: int | None = None,
+              config: SyntheticConfig | str | Path | None = None, quick: bool = False,
+              progress: bool = True) -> dict:
+    """Generate the default dataset and its splits into ``out_dir`` (default build/data/).
+
+    ``n_samples`` defaults to 200,000 (20,000 with ``quick``).
+
+    Writes ``synthetic.npz``, ``train.npz``, ``val.npz``, ``test.npz``, ``real_testinput.npz``
+    (when ../shared is present), ``resolved_config.yaml``; merges n_train, n_val, n_test,
+    real_samples_loaded into ``reports/data/summary.json`` and draws ``reports/data/inspect.png``.
+    """
+    from econt.data.inspect import inspect_png
+
+    out = Path(out_dir) if out_dir is not None else work_dir("data")
+    if n_samples is None:
+        n_samples = QUICK_N_SAMPLES if quick else DEFAULT_N_SAMPLES
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = config if isinstance(config, SyntheticConfig) else load_synthetic_config(config)
+    ds = generate(n_samples, seed, cfg, progress=progress)
+    train, val, test = split_dataset(ds, seed)
+    ds.save(out / "synthetic.npz")
+    for name, part in (("train", train), ("val", val), ("test", test)):
+        part.save(out / f"{name}.npz")
+    write_resolved_config(out, {"synthetic": cfg, "n_samples": n_samples, "fractions": [0.7, 0.15, 0.15]}, seed)
+    real = load_shared_vectors()
+    if real is not None:
+        real.save(out / "real_testinput.npz")
+    rep = reports_dir("data")
+    png = inspect_png(ds, rep / "inspect.png", seed=seed)
+    if real is not None:
+        inspect_png(real, rep / "inspect_real_testinput.png", seed=seed)
+    summary = {"n_train": len(train), "n_val": len(val), "n_test": len(test),
+               "real_samples_loaded": len(real) if real is not None else 0, "n_samples": n_samples,
+               "synthetic_summary": ds.summary(), "data_dir": str(out), "seed": seed,
+               "inspect_png": str(png)}
+    if real is not None:
+        summary["real_summary"] = real.summary()
+    merge_summary(rep / "summary.json", summary)
+    return summary
