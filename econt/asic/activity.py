@@ -1,0 +1,346 @@
+"""Switching activity measured by simulating real events through the generated RTL.
+
+The kit's own Icarus testbench loads the configuration registers with a real register image
+(the ECON-T ``init.yaml`` when ../shared has it), then streams one event per clock (40 MHz
+bunch crossings): the ECON-T input vectors (one LHC orbit of consecutive crossings from a
+ttbar simulation) where present, else the synthetic test split. The VCD of the measurement
+window gives per-bit toggle rates (toggles per clock cycle) and duty cycles on every input
+port and on the instance ports of the design's sub-modules (kept as hierarchy pins in the
+synthesised netlist), which the OpenSTA task applies with ``set_power_activity``.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from econt.errors import DataError, ToolError
+from econt.paths import shared_path
+
+TB_TOP = "econt_activity_tb"
+
+
+@dataclass
+class Stimulus:
+    calq: np.ndarray          # (N, 48) unsigned integers, one event per clock
+    cfg_bytes: list[tuple[int, int, int]]  # (block, byte, value) writes through the register port
+    source: str               # human-readable provenance
+    weights_source: str
+
+
+# ----------------------------------------------------------------------------- stimulus
+def _econt_vectors_calq(n: int) -> tuple[np.ndarray, str] | None:
+    """First ``n`` crossings of the ECON-T test vectors decoded as the chip does (mux, float→fixed, calibration)."""
+    csv = shared_path("econt-vectors", "testInput.csv")
+    init = shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras", "init.yaml")
+    if csv is None or init is None:
+        return None
+    from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
+
+    ds = read_eportrx_csv(csv, input_config_from_init_yaml(init))
+    calq = np.asarray(ds.charges[:n], dtype=np.int64)
+    return calq, f"ECON-T test vectors {csv} (first {len(calq)} consecutive crossings, ttbar)"
+
+
+def _synthetic_calq(n: int, seed: int) -> tuple[np.ndarray, str]:
+    from econt.data.splits import split_dataset
+    from econt.data.synthetic import generate
+
+    ds = generate(max(4 * n, 200), seed=seed)
+    _, _, test = split_dataset(ds, seed=seed)
+    calq = np.rint(np.asarray(test.charges[:n])).astype(np.int64)
+    return calq, f"synthetic test split (econt.data.synthetic, seed {seed}, {len(calq)} events)"
+
+
+def init_yaml_register_image(path: Path) -> list[tuple[int, int, int]]:
+    """The (block, byte, value) writes of an ECON-T ``init.yaml`` ``Encoder`` section.
+
+    Each block holds 1,072 bits in fields ``weights_byte<16j>`` (128 bits each, the last 48 bits),
+    i.e. 134 bytes; byte k of block b is bits [8k, 8k+8) of the block's integer.
+    """
+    import yaml
+
+    doc = yaml.safe_load(Path(path).read_text())
+    enc = doc.get("Encoder") if isinstance(doc, dict) else None
+    if not isinstance(enc, dict):
+        raise DataError(f"{path}: no 'Encoder' section; expected the ECON-T I2C register image layout.")
+    writes = []
+    for block in sorted(int(b) for b in enc):
+        fields = enc[block] if block in enc else enc[str(block)]
+        value = 0
+        for key, v in fields.items():
+            m = re.fullmatch(r"weights_byte(\d+)", str(key))
+            if not m:
+                continue
+            value |= int(v) << (8 * int(m.group(1)))
+        for k in range(134):
+            writes.append((block, k, (value >> (8 * k)) & 0xFF))
+    return writes
+
+
+def random_register_image(seed: int, blocks: int = 12, bytes_per_block: int = 134) -> list[tuple[int, int, int]]:
+    rng = np.random.default_rng(seed)
+    return [(b, k, int(rng.integers(0, 256))) for b in range(blocks) for k in range(bytes_per_block)]
+
+
+def make_stimulus(source: str, n_events: int, seed: int, has_cfg_port: bool) -> Stimulus:
+    """Events (and a register image) for the activity simulation; ``source`` as in the PDK config."""
+    got = None
+    if source in ("auto", "econt-vectors"):
+        got = _econt_vectors_calq(n_events)
+        if got is None and source == "econt-vectors":
+            raise DataError("activity.source is 'econt-vectors' but ../shared/econt-vectors/testInput.csv (and "
+                            "AE_8x8_c8_S2_ele_qkeras/init.yaml) are absent. Use source: auto or synthetic.")
+    if got is None:
+        got = _synthetic_calq(n_events, seed)
+    calq, src = got
+    cfg: list[tuple[int, int, int]] = []
+    wsrc = "none (hard-wired weights)"
+    if has_cfg_port:
+        init = shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras", "init.yaml")
+        if init is not None:
+            cfg = init_yaml_register_image(init)
+            wsrc = f"ECON-T register image {init}"
+        else:
+            cfg = random_register_image(seed)
+            wsrc = f"uniform random register image (seed {seed}); ../shared absent"
+    return Stimulus(calq=calq, cfg_bytes=cfg, source=src, weights_source=wsrc)
+
+
+# ----------------------------------------------------------------------------- testbench
+def _port(manifest: dict, name: str) -> dict | None:
+    for p in manifest.get("ports", []):
+        if p["name"] == name:
+            return p
+    return None
+
+
+def write_testbench(manifest: dict, stim: Stimulus, out_dir: Path, clock_period_ns: float,
+                    dump_depth: int = 2) -> Path:
+    """Write the testbench and its $readmemh stimulus files into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    calq_port = _port(manifest, "calq")
+    if calq_port is None:
+        raise DataError("design manifest has no 'calq' input port; cannot drive events.")
+    width = int(calq_port["width"])
+    n_cells = stim.calq.shape[1]
+    cell_bits = width // n_cells
+    if np.any(stim.calq < 0) or np.any(stim.calq >= (1 << cell_bits)):
+        raise DataError(f"activity stimulus: charges outside the {cell_bits}-bit input range of the design "
+                        f"(min {stim.calq.min()}, max {stim.calq.max()}).")
+    hex_digits = (width + 3) // 4
+    with open(out_dir / "events.hex", "w") as fh:
+        for row in stim.calq:
+            word = 0
+            for i, v in enumerate(row):
+                word |= int(v) << (cell_bits * i)
+            fh.write(f"{word:0{hex_digits}x}\n")
+    has_cfg = _port(manifest, "cfg_we") is not None
+    decls, conns, cfg_code = [], [], ""
+    if has_cfg:
+        bw = int(_port(manifest, "cfg_block")["width"])
+        yw = int(_port(manifest, "cfg_byte")["width"])
+        cw = bw + yw + 8
+        with open(out_dir / "cfg.hex", "w") as fh:
+            for b, k, v in stim.cfg_bytes:
+                fh.write(f"{(b << (yw + 8)) | (k << 8) | v:0{(cw + 3) // 4}x}\n")
+        decls.append(f"  reg cfg_we = 0; reg [{bw - 1}:0] cfg_block = 0; reg [{yw - 1}:0] cfg_byte = 0; "
+                     f"reg [7:0] cfg_wdata = 0;\n  reg [{cw - 1}:0] cfgmem [0:{max(len(stim.cfg_bytes), 1) - 1}];")
+        conns += [".cfg_we(cfg_we)", ".cfg_block(cfg_block)", ".cfg_byte(cfg_byte)", ".cfg_wdata(cfg_wdata)"]
+        cfg_code = (f'    $readmemh("cfg.hex", cfgmem);\n'
+                    f"    for (i = 0; i < {len(stim.cfg_bytes)}; i = i + 1) begin\n"
+                    f"      @(negedge clk); cfg_we = 1; {{cfg_block, cfg_byte, cfg_wdata}} = cfgmem[i];\n"
+                    f"    end\n"
+                    f"    @(negedge clk); cfg_we = 0; cfg_block = 0; cfg_byte = 0; cfg_wdata = 0;\n")
+    outs = []
+    for p in manifest["ports"]:
+        if p["dir"] == "output":
+            decls.append(f"  wire [{int(p['width']) - 1}:0] {p['name']};")
+            outs.append(f".{p['name']}({p['name']})")
+    half = clock_period_ns / 2.0
+    n = len(stim.calq)
+    tb = f"""`timescale 1ns / 1ps
+// econt activity testbench (generated by econt.asic.activity): register image, then one event per clock.
+module {TB_TOP};
+  reg clk = 0;
+  reg rst_n = 0;
+  reg in_valid = 0;
+  reg [{width - 1}:0] calq = 0;
+  reg [{width - 1}:0] events [0:{n - 1}];
+{chr(10).join(decls)}
+  integer i;
+  econt_encoder dut (.clk(clk), .rst_n(rst_n), .in_valid(in_valid), .calq(calq),
+    {", ".join(conns + outs)});
+  always #{half} clk = ~clk;
+  initial begin
+    $readmemh("events.hex", events);
+    repeat (2) @(negedge clk);
+    rst_n = 1;
+{cfg_code}    repeat (2) @(negedge clk);
+    // measurement window: exactly {n} clock cycles, starting at a falling edge
+    $dumpfile("activity.vcd");
+    $dumpvars({dump_depth}, dut);
+    for (i = 0; i < {n}; i = i + 1) begin
+      in_valid = 1; calq = events[i];
+      @(negedge clk);
+    end
+    $dumpflush;
+    $finish;
+  end
+endmodule
+"""
+    tb_path = out_dir / f"{TB_TOP}.v"
+    tb_path.write_text(tb)
+    return tb_path
+
+
+def simulate(design_files: list[Path], tb: Path, work: Path, timeout_s: float = 1800) -> Path:
+    """Compile and run the testbench with Icarus; returns the VCD path."""
+    exe = work / "activity.vvp"
+    cmd = ["iverilog", "-g2005", "-o", str(exe), "-s", TB_TOP, str(tb), *[str(f) for f in design_files]]
+    try:
+        r = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout_s)
+    except FileNotFoundError as exc:
+        raise ToolError("iverilog not found. Fix: `make setup` (Debian package iverilog).") from exc
+    if r.returncode != 0:
+        (work / "iverilog.log").write_text(r.stdout + r.stderr)
+        raise ToolError(f"iverilog failed on the activity testbench ({work / 'iverilog.log'}): {r.stderr[-800:]}")
+    r = subprocess.run(["vvp", "-n", str(exe)], cwd=work, capture_output=True, text=True, timeout=timeout_s)
+    (work / "vvp.log").write_text(r.stdout + r.stderr)
+    vcd = work / "activity.vcd"
+    if r.returncode != 0 or not vcd.is_file():
+        raise ToolError(f"vvp failed on the activity testbench ({work / 'vvp.log'}).")
+    return vcd
+
+
+# ----------------------------------------------------------------------------- VCD
+@dataclass
+class BitActivity:
+    toggles: int
+    high_time: float
+
+
+def toggle_rates(vcd: Path, clock_period_ns: float, timescale_ns: float | None = None) -> dict:
+    """Per-bit toggle rates (toggles per clock cycle) and duty cycles from a VCD.
+
+    Returns ``{"window_cycles": n, "signals": {scope_path: {name: {"width": w, "rate": [..], "duty": [..]}}}}``
+    where bit i of a vector is index i (LSB = 0). The window spans the dump start to the last timestamp.
+    """
+    vars_by_id: dict[str, list[tuple[str, str, int]]] = {}
+    scope: list[str] = []
+    ts_ns = timescale_ns
+    with open(vcd) as fh:
+        header = True
+        state: dict[str, np.ndarray] = {}
+        toggles: dict[str, np.ndarray] = {}
+        high: dict[str, np.ndarray] = {}
+        last_t = None
+        t0 = None
+        t = 0
+        for line in fh:
+            if header:
+                s = line.strip()
+                if s.startswith("$timescale"):
+                    text = s
+                    while "$end" not in text:
+                        text += " " + next(fh).strip()
+                    m = re.search(r"(\d+)\s*(s|ms|us|ns|ps|fs)", text)
+                    mult = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}[m.group(2)]
+                    ts_ns = ts_ns or int(m.group(1)) * mult
+                elif s.startswith("$scope"):
+                    scope.append(s.split()[2])
+                elif s.startswith("$upscope"):
+                    scope.pop()
+                elif s.startswith("$var"):
+                    parts = s.split()
+                    width, code, name = int(parts[2]), parts[3], parts[4]
+                    vars_by_id.setdefault(code, []).append((".".join(scope), name, width))
+                elif s.startswith("$enddefinitions"):
+                    header = False
+                    for code, lst in vars_by_id.items():
+                        w = lst[0][2]
+                        state[code] = np.zeros(w, dtype=np.int8)
+                        toggles[code] = np.zeros(w, dtype=np.int64)
+                        high[code] = np.zeros(w, dtype=np.float64)
+                continue
+            if not line.strip():
+                continue
+            c = line[0]
+            if c == "#":
+                t = int(line[1:])
+                if t0 is None:
+                    t0 = t
+                if last_t is not None and t > last_t:
+                    dt = t - last_t
+                    for code, st in state.items():
+                        high[code] += dt * (st == 1)
+                last_t = t
+                continue
+            if c in "01xzXZ" and len(line.strip()) >= 2 and c not in "bBr":
+                code = line[1:].strip()
+                bits = np.array([1 if c == "1" else 0], dtype=np.int8)
+            elif c in "bB":
+                val, code = line[1:].split()
+                w = len(state.get(code, ()))
+                val = val.replace("x", "0").replace("z", "0").replace("X", "0").replace("Z", "0")
+                val = val.rjust(w, "0" if val[0] in "01" else val[0])[-w:]
+                bits = np.frombuffer(val.encode(), dtype=np.uint8)[::-1] - ord("0")
+                bits = bits.astype(np.int8)
+            else:
+                continue
+            if code not in state:
+                continue
+            prev = state[code]
+            if t0 is not None and t > t0:
+                toggles[code] += prev != bits
+            state[code] = bits
+    if t0 is None or last_t is None or ts_ns is None:
+        raise DataError(f"{vcd}: no value changes found; the activity simulation produced an empty dump.")
+    window_ns = (last_t - t0) * ts_ns
+    n_cycles = window_ns / clock_period_ns
+    if n_cycles < 1:
+        raise DataError(f"{vcd}: measurement window shorter than one clock cycle.")
+    out: dict = {"window_cycles": n_cycles, "signals": {}}
+    for code, lst in vars_by_id.items():
+        rate = (toggles[code] / n_cycles).tolist()
+        duty = (high[code] / max(last_t - t0, 1)).tolist()
+        for scope_path, name, width in lst:
+            out["signals"].setdefault(scope_path, {})[name] = {"width": width, "rate": rate, "duty": duty}
+    return out
+
+
+def port_activity_lines(rates: dict, dut_scope: str, inputs: list[dict], clock: str = "clk",
+                        instance_ports: dict[str, list[str]] | None = None) -> list[str]:
+    """Lines '<pin> <toggles/cycle> <duty>' for the STA task: top-level inputs (bit-blasted names as in
+    the netlist) and, when given, instance output ports ``{instance: [port, ...]}`` as hierarchical pins."""
+    sig = rates["signals"]
+    top = sig.get(dut_scope, {})
+    lines = [f"# window {rates['window_cycles']:.1f} cycles"]
+    for p in inputs:
+        name, width = p["name"], int(p["width"])
+        if name == clock or name not in top:
+            continue
+        rec = top[name]
+        for i in range(width):
+            pin = name if width == 1 else f"{name}[{i}]"
+            lines.append(f"{pin} {rec['rate'][i]:.6g} {rec['duty'][i]:.6g}")
+    for inst, ports in (instance_ports or {}).items():
+        rec_scope = sig.get(f"{dut_scope}.{inst}", {})
+        for port in ports:
+            if port not in rec_scope:
+                continue
+            rec = rec_scope[port]
+            for i in range(rec["width"]):
+                pin = f"{inst}/{port}" if rec["width"] == 1 else f"{inst}/{port}[{i}]"
+                lines.append(f"@pin {pin} {rec['rate'][i]:.6g} {rec['duty'][i]:.6g}")
+    return lines
+
+
+def summarise_inputs(rates: dict, dut_scope: str, inputs: list[dict], clock: str = "clk") -> dict:
+    """Mean toggle rate per input port (toggles per cycle per bit)."""
+    top = rates["signals"].get(dut_scope, {})
+    return {p["name"]: float(np.mean(top[p["name"]]["rate"])) for p in inputs
+            if p["name"] != clock and p["name"] in top}
