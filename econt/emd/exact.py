@@ -106,7 +106,10 @@ def emd(a: np.ndarray, b: np.ndarray) -> float:
 def _pool_context() -> mp.context.BaseContext:
     # fork is unsafe once TensorFlow (threads) is loaded in the parent, which is the case
     # when this is called from EMD-CNN training; forkserver forks from a clean server.
-    return mp.get_context("forkserver")
+    # The server preloads the solver once, so each pool's workers start without re-importing.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["econt.emd.exact", "ot.lp.emd_wrap"])
+    return ctx
 
 
 def emd_batch(
