@@ -294,3 +294,75 @@ def run_fallback(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
         scenarios=scenarios,
         liberty=liberty,
     )
+
+
+def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
+    """SiliconCompiler's own ASIC flow (place and route) where OpenROAD and OpenSTA >= 2.6 exist.
+
+    Uses SC's lambdapdk demo targets for the library (skywater130 / freepdk45), keeps the synthesis
+    hierarchy and ``synth -booth`` as in the fallback, and reads SC's own metrics from the final
+    timing node (post-route parasitics and clock tree). Activity: SC's stock power reports use
+    OpenSTA's default activity, so the 'measured' and 'vectorless' scenarios are then run with the
+    kit's OpenSTA task on the routed netlist, which a modern OpenSTA also runs.
+    """
+    from siliconcompiler import ASIC, Design
+    from siliconcompiler.targets import freepdk45_demo, skywater130_demo
+    from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
+
+    targets = {"sky130hd": skywater130_demo, "nangate45": freepdk45_demo}
+    cfg = req.library.pdk
+    if cfg.name not in targets:
+        raise StageError(f"stock SiliconCompiler flow: no SC target for PDK {cfg.name}; use the fallback path")
+    sdc = Path(build_dir) / f"{req.design_name}.sdc"
+    sdc.parent.mkdir(parents=True, exist_ok=True)
+    sdc.write_text(f"create_clock -name core_clk -period {cfg.clock_period_ns} [get_ports {req.clock_port}]\n")
+    design = Design(req.design_name)
+    with design.active_fileset("rtl"):
+        design.set_topmodule(req.top)
+        for f in req.verilog:
+            design.add_file(str(Path(f).resolve()))
+    with design.active_fileset("sdc"):
+        design.add_file(str(sdc))
+    project = ASIC(design)
+    project.add_fileset(["rtl", "sdc"])
+    targets[cfg.name](project)
+    syn_task = ASICSynthesis.find_task(project)
+    syn_task.set("var", "flatten", False)
+    syn_task.set("var", "auto_flatten", False)
+    syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
+    syn_task.set_path(str(Path(tools["executables"]["yosys"]).parent))
+    project.set("option", "builddir", str(build_dir))
+    project.set("option", "jobname", req.jobname)
+    try:
+        project.run()
+    except Exception as exc:
+        raise StageError(f"stock SC flow for {req.design_name} failed: {exc}. Logs: {build_dir}") from exc
+    job = Path(build_dir) / req.design_name / req.jobname
+    netlists = sorted(job.glob("write.views/*/outputs/*.vg")) or sorted(job.glob("*/*/outputs/*.vg"))
+    syn_dir = job / "synthesis" / "0"
+    # the kit's STA task then applies the activity scenarios to the final netlist
+    final = netlists[-1] if netlists else syn_dir / "outputs" / f"{req.top}.vg"
+    liberty = prepared_liberty(req.library.liberty, cfg.related_pg_pin or None)
+    scenarios = {}
+    for sc in req.scenarios:
+        work = job / "econt_sta" / sc.name
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "inputs").mkdir(exist_ok=True)
+        shutil.copy(final, work / "inputs" / f"{req.top}.vg")
+        (work / "econt_sta_vars.tcl").write_text("".join(f"set {k} {{{v}}}\n" for k, v in {
+            "econt_liberty": liberty, "econt_netlist": f"inputs/{req.top}.vg", "econt_top": req.top,
+            "econt_clock_port": req.clock_port, "econt_clock_period_ns": cfg.clock_period_ns,
+            "econt_input_delay_ns": req.io_delay_ns, "econt_activity_mode": sc.mode,
+            "econt_default_activity": sc.default_activity,
+            "econt_activity_file": sc.activity_file.resolve() if sc.activity_file else "",
+            "econt_report_paths": 5}.items()))
+        subprocess.run([tools["executables"]["sta"], "-no_init", "-exit", str(STA_SCRIPT)], cwd=work,
+                       capture_output=True, text=True, check=False)
+        vals = read_sta_results(work / "reports")
+        if "total_w" not in vals:
+            raise StageError(f"OpenSTA produced no power report in {work}")
+        vals["reports_dir"] = str(work / "reports")
+        scenarios[sc.name] = vals
+    return FlowResult(flow_path="stock", tool_versions=tools["tool_versions"], build_dir=job, netlist=final,
+                      stat_json=syn_dir / "reports" / "stat.json", synth_log=syn_dir / "synthesis.log",
+                      scenarios=scenarios, liberty=liberty)

@@ -1,0 +1,147 @@
+"""Markdown table and PNG charts for ``reports/asic``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _f(v, digits: int = 3) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1e5 else f"{v:.4g}"
+    return str(v)
+
+
+def write_markdown(summary: dict, path: Path) -> Path:
+    entries = summary["entries"]
+    lines = [
+        "# ASIC results (econt asic)",
+        "",
+        f"Flow path: **{summary['flow_path']}** — {summary['flow_description']}",
+        "",
+        "Tool versions: " + ", ".join(f"{k} {v}" for k, v in summary["tool_versions"].items() if v),
+        "",
+        "Rows marked **ESTIMATE** are derived from the real-library results with the node/voltage scaling "
+        "equations of Stillmaker & Baas (Integration 58, 2017); they are not a synthesis on a 65 nm library.",
+        "",
+        "| design | PDK | TMR | cell area (µm²) | die (mm²) | cells | flops | config+voters area | crit. path (ns) "
+        "| fmax (MHz) | latency | P dyn (mW) | P leak (mW) | P total (mW) | E/inf (nJ) | E/inf vectorless (nJ) "
+        "| config bits | TMR overhead (area, power) |",
+        "|" + "---|" * 18,
+    ]
+    for key, e in entries.items():
+        split = e.get("area_split_um2")
+        split_s = (f"{100 * split['config_and_voters'] / e['cell_area_um2']:.0f} %"
+                   if split and e["cell_area_um2"] else "–")
+        ov = e.get("tmr_overhead")
+        ov_s = f"×{ov['area_ratio']:.2f}, ×{ov['power_ratio']:.2f}" if ov else "–"
+        pdk = e["pdk"] + (" **ESTIMATE**" if e.get("estimate") else "")
+        lines.append(
+            f"| {e['design']} | {pdk} | {e['tmr']} | {_f(e['cell_area_um2'], 6)} | {_f(e['die_area_mm2'])} "
+            f"| {e['n_cells']} | {e['n_flops']} | {split_s} | {_f(e['critical_path_ns'])} | {_f(e['fmax_mhz'])} "
+            f"| {e['latency_cycles']} cyc / {_f(e['latency_ns'])} ns | {_f(e['power_mw']['dynamic_mw'])} "
+            f"| {_f(e['power_mw']['leakage_mw'])} | {_f(e['power_mw']['total_mw'])} "
+            f"| {_f(e['energy_per_inference_nj'])} | {_f(e['energy_per_inference_vectorless_nj'])} "
+            f"| {e['config_bits']} | {ov_s} |")
+    lines.append("")
+    for key, e in entries.items():
+        if not e.get("estimate"):
+            continue
+        lines += [f"## {e['design']} on {e['pdk']} — ESTIMATE", ""]
+        lines.append("| source library | area factor | delay factor | energy factor | leakage factor "
+                     "| cell area (µm²) | crit. path (ns) | P total (mW) | E/inf (nJ) |")
+        lines.append("|" + "---|" * 9)
+        for src, v in e["per_source"].items():
+            fa = v["factors"]
+            lines.append(f"| {src} ({fa['source_fit']} fit @ {fa['source_voltage_v']} V → {fa['target_fit']} @ "
+                         f"{fa['target_voltage_v']} V) | {_f(fa['area'])} | {_f(fa['delay'])} | {_f(fa['energy'])} "
+                         f"| {_f(fa['leakage_power'])} | {_f(v['cell_area_um2'], 6)} | {_f(v['critical_path_ns'])} "
+                         f"| {_f(v['power_mw']['total_mw'])} | {_f(v['energy_per_inference_nj'])} |")
+        sp = e["spread"]["energy_per_inference_nj"]
+        lines.append("")
+        lines.append(f"Spread between sources: energy/inference {_f(sp['min'])}–{_f(sp['max'])} nJ "
+                     f"(max/min {_f(sp['max_over_min'])}); area max/min "
+                     f"{_f(e['spread']['cell_area_um2']['max_over_min'])}.")
+        pc = e.get("published_comparison")
+        if pc:
+            lines += ["", f"Published {pc['label']}: {pc['die_area_mm2']} mm², {pc['power_mw']} mW, "
+                      f"{pc['energy_per_inference_nj']} nJ/inference. This estimate: "
+                      f"{_f(e['die_area_mm2'])} mm² (×{_f(pc['ratio_die_area'])}), "
+                      f"{_f(e['power_mw']['total_mw'])} mW (×{_f(pc['ratio_power'])}), "
+                      f"{_f(e['energy_per_inference_nj'])} nJ (×{_f(pc['ratio_energy'])}). Caveats: {pc['caveats']}."]
+        lines += ["", "Caveats: " + "; ".join(e["caveats"]), ""]
+    t = summary.get("target_65nm_energy")
+    if t:
+        lines += ["## Target", "",
+                  f"65 nm-style ESTIMATE energy per inference of {t['design']}: {_f(t['energy_per_inference_nj'])} nJ "
+                  f"vs target ≤ {t['target_nj']} nJ → {'met' if t['met'] else 'NOT met'}"
+                  + (f", {_f(t['factor_below_target'])}× below the target" if t["met"] else "")
+                  + " (per source: " + ", ".join(f"{k} {_f(v)} nJ" for k, v in t["per_source_nj"].items()) + ").", ""]
+    acts = {e["design"]: e.get("activity") for e in entries.values() if e.get("activity")}
+    if acts:
+        lines += ["## Switching activity", ""]
+        for d, a in acts.items():
+            rates = ", ".join(f"{k} {_f(v)}" for k, v in a.get("input_mean_toggle_rate", {}).items())
+            lines.append(f"- {d}: {a.get('n_events')} events from {a.get('events_source')}; weights: "
+                         f"{a.get('weights_source')}; mean toggles/cycle/bit: {rates}; "
+                         f"{a.get('n_instance_pins', 0)} hierarchy pins with measured activity.")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_charts(summary: dict, out_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = list(summary["entries"].values())
+    labels = [f"{e['design']}\n{e['pdk']}{' (est.)' if e.get('estimate') else ''}" for e in entries]
+    paths = []
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5))
+    x = range(len(entries))
+    axes[0].bar(x, [e["cell_area_um2"] / 1e6 for e in entries], color="tab:blue")
+    axes[0].set_ylabel("cell area (mm²)")
+    dyn = [e["power_mw"]["dynamic_mw"] for e in entries]
+    leak = [e["power_mw"]["leakage_mw"] for e in entries]
+    axes[1].bar(x, dyn, label="dynamic (measured activity)", color="tab:orange")
+    axes[1].bar(x, leak, bottom=dyn, label="leakage", color="tab:gray")
+    axes[1].scatter(x, [e["power_vectorless_mw"]["total_mw"] for e in entries], color="k", marker="x",
+                    label="vectorless total", zorder=3)
+    axes[1].set_ylabel("power (mW)")
+    axes[1].legend(fontsize=7)
+    axes[2].bar(x, [e["energy_per_inference_nj"] for e in entries], color="tab:green")
+    t = summary.get("target_65nm_energy")
+    if t:
+        axes[2].axhline(t["target_nj"], color="r", ls="--", label=f"ECON-T published {t['target_nj']} nJ")
+        axes[2].legend(fontsize=7)
+    axes[2].set_ylabel("energy per inference (nJ)")
+    for ax in axes:
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+    fig.suptitle(f"econt ASIC results ({summary['flow_path']} flow; '(est.)' = scaled ESTIMATE)")
+    fig.tight_layout()
+    p = out_dir / "asic_summary.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(p)
+    # area split per real-library entry
+    real = [e for e in entries if e.get("area_split_um2")]
+    if real:
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        xs = range(len(real))
+        cfg = [e["area_split_um2"]["config_and_voters"] / 1e6 for e in real]
+        dp = [e["area_split_um2"]["datapath"] / 1e6 for e in real]
+        ax.bar(xs, cfg, label="configuration registers + voters", color="tab:purple")
+        ax.bar(xs, dp, bottom=cfg, label="datapath", color="tab:cyan")
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels([f"{e['design']}\n{e['pdk']}" for e in real], rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel("cell area (mm²)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        p = out_dir / "asic_area_split.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        paths.append(p)
+    return paths
