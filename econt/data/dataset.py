@@ -29,6 +29,7 @@ Any further key (e.g. ``entry``, ``zside``, ``subdet``, ``bx``) is kept as is.
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -206,7 +207,7 @@ class Dataset:
                 meta = {f[len("meta__"):]: z[f] for f in z.files if f.startswith("meta__")}
         except DataError:
             raise
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise DataError(f"{path}: cannot read as .npz dataset ({exc}). Check the file is complete.") from exc
         if not np.all(np.isfinite(charges)):
             raise DataError(f"{path}: charges contain NaN or inf; the file is corrupt. Regenerate it.")

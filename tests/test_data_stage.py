@@ -1,0 +1,51 @@
+"""The make-all data stage and the `econt data` CLI, on small inputs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from econt.cli.main import main
+from econt.data import Dataset
+from econt.data.stage import run_stage
+
+
+def test_run_stage_small(tmp_path, monkeypatch, shared):
+    monkeypatch.setenv("ECONT_REPORTS", str(tmp_path / "reports"))
+    summary = run_stage(tmp_path / "data", seed=2, n_samples=3000, progress=False)
+    assert summary["n_train"] + summary["n_val"] + summary["n_test"] == 3000
+    assert summary["real_samples_loaded"] == 3564
+    for name in ("synthetic", "train", "val", "test", "real_testinput"):
+        assert (tmp_path / "data" / f"{name}.npz").is_file()
+    assert (tmp_path / "data" / "resolved_config.yaml").is_file()
+    saved = json.loads((tmp_path / "reports" / "data" / "summary.json").read_text())
+    assert saved["n_train"] == summary["n_train"] and saved["real_samples_loaded"] == 3564
+    assert (tmp_path / "reports" / "data" / "inspect.png").stat().st_size > 10_000
+    train = Dataset.load(tmp_path / "data" / "train.npz")
+    assert len(train) == summary["n_train"] and set(train.regions) == {"eta1p5_2p0", "eta2p0_2p5", "eta2p5_3p0"}
+    # merge, not clobber
+    (tmp_path / "reports" / "data" / "summary.json").write_text(json.dumps({"generator_samples_per_s": 1.0}))
+    run_stage(tmp_path / "data", seed=2, n_samples=500, progress=False)
+    saved = json.loads((tmp_path / "reports" / "data" / "summary.json").read_text())
+    assert saved["generator_samples_per_s"] == 1.0 and saved["n_train"] == 350
+
+
+def test_cli_generate_inspect_convert(tmp_path, capsys, shared):
+    out = tmp_path / "g.npz"
+    assert main(["data", "generate", "--n", "800", "--seed", "5", "--out", str(out)]) == 0
+    assert (tmp_path / "g.resolved_config.yaml").is_file()
+    ds = Dataset.load(out)
+    assert len(ds) == 800
+    png = tmp_path / "g.png"
+    assert main(["data", "inspect", str(out), "--png", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "800 rows" in text and "eta2p5_3p0" in text and png.is_file()
+    conv = tmp_path / "real.npz"
+    assert main(["data", "convert", str(shared / "econt-vectors" / "testInput.csv"), "--init-yaml",
+                 str(shared / "econt-vectors" / "AE" / "init.yaml"), "--out", str(conv)]) == 0
+    real = Dataset.load(conv)
+    assert len(real) == 3564 and np.all(real.charges > 0)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(",".join(f"CALQ_{i}" for i in range(48)) + "\n" + ",".join(["1"] * 47 + ["x"]) + "\n")
+    assert main(["data", "inspect", str(bad)]) == 2
+    assert "column 48" in capsys.readouterr().err
