@@ -96,7 +96,7 @@ class SyntheticConfig:
     had_core_radius_cm: float = 3.0
     had_tail_radius_cm: float = 12.0
     # --- pileup (PU 200) ---
-    pileup_mips_per_tc_eta1p5: float = 1.5
+    pileup_mips_per_tc_eta1p5: float = 3.0
     pileup_eta_slope: float = 2.0
     pileup_mean_mips_per_particle: float = 1.5
     pileup_peak_layer: float = 10.0
