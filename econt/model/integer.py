@@ -287,6 +287,8 @@ class IntegerEncoder:
                 patches[:, :, :, i, j, :] = padded[:, i:i + s * oh:s, j:j + s * ow:s, :]
         total = patches.reshape(n, oh, ow, k * k * c) @ self.w.conv_w.reshape(k * k * c, cfg.conv_filters)
         total = total + (self.w.conv_b << acc["conv_bias_shift"])
+        self.stats["conv_acc_min"] = min(self.stats.get("conv_acc_min", 0), int(total.min()) if total.size else 0)
+        self.stats["conv_acc_max"] = max(self.stats.get("conv_acc_max", 0), int(total.max()) if total.size else 0)
         return self._quant(total, acc["conv_shift"], (1 << cfg.conv_act_bits) - 1, "conv")
 
     def encode_codes(self, codes: np.ndarray) -> np.ndarray:
@@ -388,3 +390,19 @@ def check_bit_exact(model: Any, cfg: EncoderConfig, n: int = 100_000, seed: int 
     return {"bit_exact_mismatches": mismatches, "bit_exact_samples": n, "bit_exact_values": n * cfg.latent_dim,
             "bit_exact_mismatching_samples": bad_samples, "first_mismatch": first,
             **{f"exercised_{k}": v for k, v in sorted(totals.items())}}
+
+
+def random_integer_weights(cfg: EncoderConfig, seed: int, region: str = "random") -> IntegerWeights:
+    """Random weight codes over the full range (both limits included) — for RTL/export tests."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    probe = {"conv_w": (cfg.conv_kernel, cfg.conv_kernel, cfg.in_channels, cfg.conv_filters),
+             "conv_b": (cfg.conv_filters,), "dense_w": (cfg.flat_dim, cfg.latent_dim), "dense_b": (cfg.latent_dim,)}
+    for name, shape in probe.items():
+        bits = cfg.weight_bits if name.endswith("_w") else cfg.bias_bits
+        lo, hi = code_range(bits, True)
+        arr = rng.integers(lo, hi + 1, size=shape)
+        flat = arr.reshape(-1)
+        flat[0], flat[-1] = lo, hi
+        out[name] = arr
+    return IntegerWeights(cfg=cfg, region=region, **out)

@@ -270,3 +270,23 @@ def describe(model: Any) -> str:
     """One line per layer: name, type, output shape (for logs)."""
     rows = [f"{layer.name}: {type(layer).__name__} {layer.output.shape}" for layer in model.layers]
     return json.dumps(rows, indent=0)
+
+
+def randomise_encoder_weights(model: Any, cfg: EncoderConfig, seed: int) -> None:
+    """Set float weights that stress the quantisers: on-grid codes, exact half-LSB ties
+    (round-half-even cases) and values beyond the representable range (saturation)."""
+    rng = np.random.default_rng(seed)
+    for lname in ("conv2d", "encoded_vector"):
+        layer = model.get_layer(lname)
+        new = []
+        for w, (bits, frac) in zip(layer.get_weights(), ((cfg.weight_bits, cfg.weight_frac),
+                                                         (cfg.bias_bits, cfg.bias_frac))):
+            lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+            codes = rng.integers(lo, hi + 1, size=w.shape).astype(np.float64)
+            kind = rng.integers(0, 4, size=w.shape)
+            vals = np.where(kind == 0, codes + 0.5,                                  # ties
+                   np.where(kind == 1, codes + rng.uniform(-0.49, 0.49, w.shape),    # off-grid
+                   np.where(kind == 2, rng.choice([lo - 3.0, hi + 3.0], w.shape),    # saturating
+                            codes)))                                                 # on grid
+            new.append((vals / 2.0 ** frac).astype(np.float32))
+        layer.set_weights(new)
