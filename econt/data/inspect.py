@@ -70,9 +70,15 @@ def inspect_png(ds: Dataset, out_png: str | Path, n_events: int = 4, seed: int =
     ax.set_xlabel("log10(cell charge) [CALQ], occupied cells")
     ax.set_yscale("log")
     ax.set_title(ds.source, fontsize=8)
+    # half random non-empty modules, half from the 2% with the hottest cell (showers)
     rng = np.random.default_rng(seed)
     nonempty = np.flatnonzero(s > 0)
-    pick = rng.choice(nonempty, size=min(n_events, nonempty.size), replace=False) if nonempty.size else []
+    hottest = nonempty[np.argsort(q[nonempty].max(axis=1))[::-1][:max(1, nonempty.size // 50)]]
+    n_hot = min(n_events // 2, hottest.size)
+    pick = list(rng.choice(hottest, size=n_hot, replace=False)) if n_hot else []
+    rest = np.setdiff1d(nonempty, pick)
+    if rest.size:
+        pick += list(rng.choice(rest, size=min(n_events - n_hot, rest.size), replace=False))
     for k, i in enumerate(pick):
         ax = fig.add_subplot(gs[1, k])
         draw_event(ax, q[i], title=f"#{i} {ds.meta['region'][i]} sum={s[i]:.0f}", label="CALQ")

@@ -77,4 +77,5 @@ def run_stage(out_dir: str | Path | None = None, seed: int = 0, n_samples: int |
     if real is not None:
         summary["real_summary"] = real.summary()
     merge_summary(rep / "summary.json", summary)
-    return summary
+    # compact return value (the orchestrator prints it); the full summaries are in the JSON
+    return {k: v for k, v in summary.items() if not isinstance(v, dict)}
