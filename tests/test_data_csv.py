@@ -88,3 +88,11 @@ def test_skip_bad_rows_reports_reasons(tmp_path):
     with pytest.raises(DataError, match="no valid rows"):
         with pytest.warns(UserWarning):
             read_calq_csv(p2, skip_bad_rows=True)
+
+
+def test_repo_example_file():
+    from econt.paths import repo_root
+
+    ds = read_calq_csv(repo_root() / "data" / "examples" / "calq_example.csv")
+    assert len(ds) == 6 and set(ds.regions) <= {"eta1p5_2p0", "eta2p0_2p5", "eta2p5_3p0"}
+    assert np.all(ds.charges >= 0) and ds.charges.sum() > 0

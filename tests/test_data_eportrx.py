@@ -193,3 +193,15 @@ def test_init_yaml_errors(tmp_path):
     assert cfg.high_density and cfg.mux == DEFAULT_MUX
     with pytest.raises(ConfigError):
         EcontInputConfig(calibration=(5000,) * 48)
+
+
+def test_repo_example_file_reads_without_shared():
+    """data/examples/eportrx_example_hex.csv: 3 hand-built crossings (header 0xA), readable on a fresh clone."""
+    from econt.paths import repo_root
+
+    path = repo_root() / "data" / "examples" / "eportrx_example_hex.csv"
+    ds = read_eportrx_csv(path, EcontInputConfig(mux=tuple(range(48))))
+    assert len(ds) == 3 and ds.meta["header"].tolist() == [0xA] * 3 and "hex" in ds.source
+    first = [int(c, 16) for c in path.read_text().splitlines()[1].split(",")]
+    mux_in = [c for w in first for c in _ref_codes(w)]
+    assert ds.charges[0].tolist() == [_ref_decode(c, 1) for c in mux_in]
