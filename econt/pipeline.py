@@ -59,8 +59,11 @@ STAGES: dict[str, Stage] = {
               ("configs/train", "configs/model"), after=("data", "emd"),
               outputs=("reports/train/summary.json",), uses_shared=True,
               fix_hint="see configs/train/*.yaml (epochs, samples); the EMD-CNN model must exist (stage emd)"),
+        Stage("export", "econt.export.stage:run_stage", _CORE + ("econt/export", "econt/model"), ("configs/model",),
+              after=("train",), outputs=("build/export",),
+              fix_hint="the trained models must exist (stage train); a weight that does not fit its width is named in the log"),
         Stage("rtl", "econt.rtl.stage:run_stage", _CORE + ("econt/rtl", "econt/verify", "econt/model", "econt/export"),
-              ("configs/rtl", "configs/model"), after=("train",),
+              ("configs/rtl", "configs/model"), after=("export",),
               outputs=("reports/rtl/summary.json",), uses_shared=True,
               fix_hint="iverilog/verilator must be installed (make setup); see the log for the first mismatching sample"),
         Stage("asic", "econt.asic.stage:run_stage", _CORE + ("econt/asic", "econt/rtl", "flows"),
@@ -72,15 +75,15 @@ STAGES: dict[str, Stage] = {
               ("configs/model",), after=("rtl",), outputs=("reports/conformance/summary.json",), uses_shared=True,
               fix_hint="needs ../shared/econt-vectors; the log names the first crossing and stage that diverged"),
         Stage("report", "econt.report.dashboard:run_stage", _CORE + ("econt/report",), (),
-              after=("data", "emd", "train", "rtl", "asic", "conformance"), outputs=("reports/index.html",),
+              after=("data", "emd", "train", "export", "rtl", "asic", "conformance"), outputs=("reports/index.html",),
               fix_hint="run the stages it summarises first (make all)"),
     ]
 }
 
 GROUPS: dict[str, list[str]] = {
-    "all": ["data", "emd", "train", "rtl", "asic", "conformance", "report"],
-    "train": ["data", "emd", "train"],
-    "asic": ["data", "emd", "train", "rtl", "asic"],
+    "all": ["data", "emd", "train", "export", "rtl", "asic", "conformance", "report"],
+    "train": ["data", "emd", "train", "export"],
+    "asic": ["data", "emd", "train", "export", "rtl", "asic"],
 }
 
 
