@@ -68,6 +68,9 @@ def test_i2c_round_trip_and_layout(tmp_path: Path, cfg) -> None:
     assert from_i2c_image(image) == w.replace(region="global")
     path = write_init_yaml(w, tmp_path / "init.yaml")
     assert from_i2c_image(path) == w.replace(region="global")
+    keras_image = to_i2c_image(w, dense_order="keras")
+    assert keras_image != image                                      # the two dense orders differ ...
+    assert from_i2c_image(keras_image, dense_order="keras") == w.replace(region="global")   # ... and both invert
     blocks = i2c_bytes(w)
     assert len(blocks) == 12 and all(len(b) == 134 for b in blocks)
     # the fields are the little-endian integers of the bytes
@@ -76,15 +79,19 @@ def test_i2c_round_trip_and_layout(tmp_path: Path, cfg) -> None:
             assert image[b][f"weights_byte{16 * k}"] == int.from_bytes(blk[16 * k:16 * k + 16], "little")
 
 
-@pytest.mark.parametrize("layer,index,param", [("conv_w", (0, 0, 0, 0), 0), ("conv_w", (2, 2, 0, 7), 71),
-                                               ("conv_b", (3,), 75), ("dense_w", (16, 2), 80 + 16 * 16 + 2),
-                                               ("dense_w", (127, 15), 2127), ("dense_b", (15,), 2143)])
-def test_register_address_map(cfg, layer: str, index: tuple, param: int) -> None:
-    """Parameter p occupies bits [6p, 6p+6) of the 12×1,072-bit image; (block, byte) = divmod by 1072, 8."""
+@pytest.mark.parametrize("layer,index,param,order", [
+    ("conv_w", (0, 0, 0, 0), 0, "chip"), ("conv_w", (2, 2, 0, 7), 71, "chip"), ("conv_w", (1, 2, 0, 3), 43, "keras"),
+    ("conv_b", (3,), 75, "chip"),
+    ("dense_w", (16, 2), 80 + 2 * 128 + 16, "chip"), ("dense_w", (16, 2), 80 + 16 * 16 + 2, "keras"),
+    ("dense_w", (127, 0), 80 + 127, "chip"), ("dense_w", (127, 15), 2127, "chip"), ("dense_w", (0, 1), 81, "keras"),
+    ("dense_b", (15,), 2143, "chip")])
+def test_register_address_map(cfg, layer: str, index: tuple, param: int, order: str) -> None:
+    """Parameter p occupies bits [6p, 6p+6) of the 12×1,072-bit image; (block, byte) = divmod by 1072, 8.
+    Dense weights are output-major in the chip's order (p = 80 + o·128 + i), input-major in Keras order."""
     arrays = {n: np.zeros(s, dtype=np.int64) for n, s in
               {"conv_w": (3, 3, 1, 8), "conv_b": (8,), "dense_w": (128, 16), "dense_b": (16,)}.items()}
     arrays[layer][index] = -27                                       # 0b100101
-    blocks = i2c_bytes(IntegerWeights(cfg=cfg, **arrays))
+    blocks = i2c_bytes(IntegerWeights(cfg=cfg, **arrays), dense_order=order)
     x = sum(int.from_bytes(b, "little") << (1072 * i) for i, b in enumerate(blocks))
     assert x == 0b100101 << (6 * param)
     block, bit = divmod(6 * param, 1072)
@@ -123,15 +130,15 @@ def test_deployed_hdf5_export_equals_init_yaml(shared: Path, cfg, name: str) -> 
     folder = shared / "econt-vectors" / name
     weights = quantise_deployed(deployed_float_weights(folder / "encoder.hdf5"), cfg, rounding="floor")
     ref = yaml.safe_load((folder / "init.yaml").read_text())["Encoder"]
-    ours = to_i2c_image(weights)
+    ours = to_i2c_image(weights, dense_order="keras")       # the order these files were generated in
     for block in range(12):
         for k in range(9):
             field = f"weights_byte{16 * k}"
             assert ours[block][field] == ref[block][field], (name, block, field)
-    assert from_i2c_image(folder / "init.yaml") == weights
+    assert from_i2c_image(folder / "init.yaml", dense_order="keras") == weights
     # QKeras's round-half-even quantiser is NOT what made these images (documented finding)
     rounded = quantise_deployed(deployed_float_weights(folder / "encoder.hdf5"), cfg, rounding="half_even")
-    assert compare_i2c({"Encoder": to_i2c_image(rounded)}, folder / "init.yaml")["fields_matching"] < 108
+    assert compare_i2c({"Encoder": to_i2c_image(rounded, "keras")}, folder / "init.yaml")["fields_matching"] < 108
 
 
 def test_export_model_folder_and_cli(tmp_path: Path, cfg, capsys, monkeypatch) -> None:

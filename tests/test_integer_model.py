@@ -150,4 +150,5 @@ def test_chip_weights_equal_init_yaml(shared: Path) -> None:
     for name in ("AE_8x8_c8_S2_ele_qkeras", "AE"):
         folder = shared / "econt-vectors" / name
         model, dcfg = load_deployed_encoder(folder, weights="chip")
-        assert extract_integer_weights(model, dcfg) == from_i2c_image(folder / "init.yaml", dcfg)
+        assert extract_integer_weights(model, dcfg) == from_i2c_image(folder / "init.yaml", dcfg,
+                                                                      dense_order="keras")

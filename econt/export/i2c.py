@@ -6,8 +6,18 @@ both shared ``init.yaml`` files:
 
 * All parameters form one bit string ``X``: parameter ``p`` occupies bits ``[6p, 6p+6)``
   (LSB first) as 6-bit two's complement. Parameter order: conv kernel (3,3,1,8) row-major
-  (72 = ``w2``, in the LSBs), conv bias (8 = ``b2``), dense kernel (128,16) row-major
-  (2,048 = ``w4``), dense bias (16 = ``b4``): 2,144 × 6 = 12,864 bits.
+  (72 = ``w2``, in the LSBs), conv bias (8 = ``b2``), dense kernel (2,048 = ``w4``), dense
+  bias (16 = ``b4``): 2,144 × 6 = 12,864 bits.
+* Dense kernel order — two conventions, both pinned on the shared data:
+  ``dense_order="chip"`` (default, what the kit exports): **output-major**, parameter
+  ``80 + o·128 + i`` is the weight from flattened input ``i`` to latent ``o``. This is how the
+  ECON-T emulator's encoder reads the registers: with it, the kit's integer model
+  (``IntegerEncoder(..., arithmetic="chip")``) reproduces every latent of both shared
+  ``testOutput.csv`` files. ``dense_order="keras"``: input-major, the Keras (128,16) row-major
+  order in which the shared ``init.yaml`` files were generated from their ``encoder.hdf5``
+  (all 108 fields match that way). So the shared images program the chip with the hdf5's
+  dense matrix re-read output-major; a kit export in "chip" order makes the chip compute the
+  trained model itself.
 * ``X`` is cut into 12 blocks of 1,072 bits: block ``b`` = bits ``[1072b, 1072b+1072)``.
 * Each block is 134 bytes, byte ``j`` = block bits ``[8j, 8j+8)`` (little endian). The
   ``init.yaml`` fields ``weights_byte{16k}`` (k = 0..8) hold bytes ``16k … 16k+15`` as one
@@ -22,7 +32,7 @@ parameter may straddle two bytes (and blocks: parameter 178 spans blocks 0 and 1
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -40,6 +50,31 @@ FIELD_OFFSETS = tuple(range(0, BLOCK_BYTES, FIELD_BYTES))   # 0, 16, ..., 128
 
 def field_name(offset: int) -> str:
     return f"weights_byte{offset}"
+
+
+DenseOrder = Literal["chip", "keras"]
+
+
+def _stream(weights: IntegerWeights, name: str, dense_order: DenseOrder) -> np.ndarray:
+    """A layer's codes in register order."""
+    arr = getattr(weights, name)
+    if name == "dense_w":
+        _check_order(dense_order)
+        if dense_order == "chip":
+            return arr.T.reshape(-1)          # output-major: parameter 80 + o*flat_dim + i
+    return arr.reshape(-1)
+
+
+def _from_stream(vals: np.ndarray, name: str, shape: tuple[int, ...], dense_order: DenseOrder) -> np.ndarray:
+    if name == "dense_w" and dense_order == "chip":
+        return vals.reshape(shape[::-1]).T
+    return vals.reshape(shape)
+
+
+def _check_order(dense_order: str) -> None:
+    if dense_order not in ("chip", "keras"):
+        raise DataError(f"dense_order={dense_order!r}; use 'chip' (as the ECON-T reads its registers) or "
+                        "'keras' (input-major, as the shared init.yaml files were generated).")
 
 
 def _layout(cfg: EncoderConfig) -> list[tuple[str, tuple[int, ...], int]]:
@@ -62,23 +97,26 @@ def _check_fits(cfg: EncoderConfig) -> None:
                         f"({N_BLOCKS} × {BLOCK_BITS} = {N_BLOCKS * BLOCK_BITS} bits). Reduce filters/latent size/widths.")
 
 
-def pack_weights(weights: IntegerWeights) -> int:
+def pack_weights(weights: IntegerWeights, dense_order: DenseOrder = "chip") -> int:
     """All parameters as one integer ``X`` (parameter p at bits [6p, 6p+6) for 6-bit codes)."""
     weights.validate()          # raises naming layer/index for out-of-range codes: never clipped
     _check_fits(weights.cfg)
+    _check_order(dense_order)
     x = 0
     pos = 0
     for name, shape, bits in _layout(weights.cfg):
         mask = (1 << bits) - 1
-        for v in getattr(weights, name).reshape(-1):
+        for v in _stream(weights, name, dense_order):
             x |= (int(v) & mask) << pos
             pos += bits
     return x
 
 
-def unpack_weights(x: int, cfg: EncoderConfig, region: str = "global") -> IntegerWeights:
+def unpack_weights(x: int, cfg: EncoderConfig, region: str = "global",
+                   dense_order: DenseOrder = "chip") -> IntegerWeights:
     """Inverse of :func:`pack_weights` (two's complement decode)."""
     _check_fits(cfg)
+    _check_order(dense_order)
     pos = 0
     arrays = {}
     for name, shape, bits in _layout(cfg):
@@ -89,24 +127,24 @@ def unpack_weights(x: int, cfg: EncoderConfig, region: str = "global") -> Intege
             v = (x >> pos) & mask
             vals[i] = v - (1 << bits) if v >> (bits - 1) else v
             pos += bits
-        arrays[name] = vals.reshape(shape)
+        arrays[name] = _from_stream(vals, name, shape, dense_order)
     if x >> pos:
         raise DataError(f"I2C image has non-zero bits above bit {pos} (the {pos} weight bits of config "
                         f"'{cfg.name}'); it was made for another architecture.")
     return IntegerWeights(cfg=cfg, region=region, **arrays)
 
 
-def i2c_bytes(weights: IntegerWeights) -> list[bytes]:
+def i2c_bytes(weights: IntegerWeights, dense_order: DenseOrder = "chip") -> list[bytes]:
     """The register image as 12 blocks × 134 bytes (address map in the module docstring)."""
-    x = pack_weights(weights)
+    x = pack_weights(weights, dense_order)
     return [((x >> (BLOCK_BITS * b)) & ((1 << BLOCK_BITS) - 1)).to_bytes(BLOCK_BYTES, "little")
             for b in range(N_BLOCKS)]
 
 
-def to_i2c_image(weights: IntegerWeights) -> dict[int, dict[str, int]]:
+def to_i2c_image(weights: IntegerWeights, dense_order: DenseOrder = "chip") -> dict[int, dict[str, int]]:
     """``{block: {"weights_byte0": int, …, "weights_byte128": int}}`` — the ``init.yaml`` ``Encoder`` section."""
     image: dict[int, dict[str, int]] = {}
-    for b, blk in enumerate(i2c_bytes(weights)):
+    for b, blk in enumerate(i2c_bytes(weights, dense_order)):
         image[b] = {field_name(off): int.from_bytes(blk[off:off + FIELD_BYTES], "little") for off in FIELD_OFFSETS}
     return image
 
@@ -128,7 +166,7 @@ def _encoder_section(image: Any, source: str) -> dict:
 
 
 def from_i2c_image(image: dict | str | Path, cfg: EncoderConfig | None = None,
-                   region: str = "global") -> IntegerWeights:
+                   region: str = "global", dense_order: DenseOrder = "chip") -> IntegerWeights:
     """Weights from an ``init.yaml`` (path), its parsed dict, or its ``Encoder`` section."""
     source = str(image) if isinstance(image, (str, Path)) else "I2C image"
     cfg = cfg or load_encoder_config()
@@ -152,14 +190,14 @@ def from_i2c_image(image: dict | str | Path, cfg: EncoderConfig | None = None,
                 raise DataError(f"{source}: Encoder block {b} field {field_name(off)} = {v!r} is not an "
                                 f"unsigned {8 * width}-bit integer.")
             x |= v << (BLOCK_BITS * b + 8 * off)
-    return unpack_weights(x, cfg, region=region)
+    return unpack_weights(x, cfg, region=region, dense_order=dense_order)
 
 
-def write_init_yaml(weights: IntegerWeights, path: str | Path) -> Path:
+def write_init_yaml(weights: IntegerWeights, path: str | Path, dense_order: DenseOrder = "chip") -> Path:
     """Write ``{"Encoder": to_i2c_image(weights)}`` as YAML (decimal integers, like the ECON-T configs)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"Encoder": to_i2c_image(weights)}, sort_keys=True))
+    path.write_text(yaml.safe_dump({"Encoder": to_i2c_image(weights, dense_order)}, sort_keys=True))
     return path
 
 

@@ -98,8 +98,9 @@ def deployed_i2c_check(config_name: str, rounding: str = "floor") -> dict[str, A
         raise DataError(f"shared reference data econt-vectors/{config_name} not found (../shared or ECONT_SHARED).")
     cfg = load_encoder_config()
     weights = quantise_deployed(deployed_float_weights(folder / "encoder.hdf5"), cfg, rounding=rounding)
-    cmp = compare_i2c({"Encoder": to_i2c_image(weights)}, folder / "init.yaml")
-    ref = from_i2c_image(folder / "init.yaml", cfg)
+    # the shared images were generated input-major (Keras order) — see econt.export.i2c
+    cmp = compare_i2c({"Encoder": to_i2c_image(weights, dense_order="keras")}, folder / "init.yaml")
+    ref = from_i2c_image(folder / "init.yaml", cfg, dense_order="keras")
     params_match = sum(int((getattr(weights, n) == getattr(ref, n)).sum()) for n in IntegerWeights.LAYERS)
     return {"config": config_name, "rounding": rounding, "i2c_fields": cmp["fields"],
             "i2c_fields_matching": cmp["fields_matching"], "params": cfg.n_params, "params_matching": params_match,

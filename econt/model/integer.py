@@ -91,15 +91,29 @@ def shift_round(acc: np.ndarray, shift: int, rounding: Rounding) -> np.ndarray:
     raise ConfigError(f"rounding={rounding!r}; use 'half_even', 'floor' or 'half_up'.")
 
 
-def accumulator_widths(cfg: EncoderConfig) -> dict[str, int]:
-    """Signed accumulator widths (bits incl. sign) that hold every possible conv/dense sum."""
+def accumulator_widths(cfg: EncoderConfig, arithmetic: str = "qkeras") -> dict[str, int]:
+    """Signed accumulator widths (bits incl. sign) that hold every possible conv/dense sum.
+
+    ``arithmetic="qkeras"``: exact products (input_frac + weight_frac fractional bits).
+    ``arithmetic="chip"``: every product truncated to the activation's precision first
+    (conv: conv_act_frac, dense: latent_frac fractional bits), as the ECON-T computes.
+    """
     xin_max = (1 << cfg.input_bits) - 1
     act_max = (1 << cfg.conv_act_bits) - 1
     wlo, whi = code_range(cfg.weight_bits, True)
     blo, bhi = code_range(cfg.bias_bits, True)
     taps = cfg.conv_kernel * cfg.conv_kernel * cfg.in_channels
-    conv_bshift = cfg.input_frac + cfg.weight_frac - cfg.bias_frac
-    dense_bshift = cfg.conv_act_frac + cfg.weight_frac - cfg.bias_frac
+    if arithmetic == "qkeras":
+        conv_frac, dense_frac = cfg.input_frac + cfg.weight_frac, cfg.conv_act_frac + cfg.weight_frac
+        conv_pshift = dense_pshift = 0
+    elif arithmetic == "chip":
+        conv_frac, dense_frac = cfg.conv_act_frac, cfg.latent_frac
+        conv_pshift = cfg.input_frac + cfg.weight_frac - conv_frac
+        dense_pshift = cfg.conv_act_frac + cfg.weight_frac - dense_frac
+    else:
+        raise ConfigError(f"arithmetic={arithmetic!r}; use 'qkeras' or 'chip'.")
+    conv_bshift = conv_frac - cfg.bias_frac
+    dense_bshift = dense_frac - cfg.bias_frac
 
     def width(lo: int, hi: int) -> int:
         n = 1
@@ -107,16 +121,15 @@ def accumulator_widths(cfg: EncoderConfig) -> dict[str, int]:
             n += 1
         return n
 
-    conv_lo, conv_hi = taps * xin_max * wlo + (blo << conv_bshift), taps * xin_max * whi + (bhi << conv_bshift)
-    dense_lo = cfg.flat_dim * act_max * wlo + (blo << dense_bshift)
-    dense_hi = cfg.flat_dim * act_max * whi + (bhi << dense_bshift)
+    conv_lo = taps * ((xin_max * wlo) >> conv_pshift) + (blo << conv_bshift)
+    conv_hi = taps * ((xin_max * whi) >> conv_pshift) + (bhi << conv_bshift)
+    dense_lo = cfg.flat_dim * ((act_max * wlo) >> dense_pshift) + (blo << dense_bshift)
+    dense_hi = cfg.flat_dim * ((act_max * whi) >> dense_pshift) + (bhi << dense_bshift)
     return {
         "conv_acc_bits": width(conv_lo, conv_hi), "conv_acc_min": conv_lo, "conv_acc_max": conv_hi,
-        "conv_acc_frac": cfg.input_frac + cfg.weight_frac,
-        "conv_shift": cfg.input_frac + cfg.weight_frac - cfg.conv_act_frac,
+        "conv_acc_frac": conv_frac, "conv_product_shift": conv_pshift, "conv_shift": conv_frac - cfg.conv_act_frac,
         "dense_acc_bits": width(dense_lo, dense_hi), "dense_acc_min": dense_lo, "dense_acc_max": dense_hi,
-        "dense_acc_frac": cfg.conv_act_frac + cfg.weight_frac,
-        "dense_shift": cfg.conv_act_frac + cfg.weight_frac - cfg.latent_frac,
+        "dense_acc_frac": dense_frac, "dense_product_shift": dense_pshift, "dense_shift": dense_frac - cfg.latent_frac,
         "conv_bias_shift": conv_bshift, "dense_bias_shift": dense_bshift,
     }
 
@@ -229,15 +242,38 @@ def _same_padding(size: int, k: int, s: int) -> tuple[int, int, int]:
     return out, total // 2, total - total // 2          # TF: the odd row/col goes bottom/right
 
 
+def _chip_calq_cells() -> np.ndarray:
+    from econt.geometry import REMAP_8X8
+
+    return np.argsort(np.asarray(REMAP_8X8))
+
+
+#: ECON-T CALQ index j (after the mux) → kit cell index: CALQ j drives the j-th used pixel of the
+#: 8x8 image in raster order (rows 0-3 all 8 columns, rows 4-7 columns 0-3). Pinned by reproducing
+#: every latent of both shared test-vector sets (see module docstring).
+CHIP_CALQ_CELLS = _chip_calq_cells()
+
+
+def chip_calq_to_cells(calq: np.ndarray) -> np.ndarray:
+    """(N, 48) in the chip's CALQ order → (N, 48) in the kit's cell order."""
+    calq = np.asarray(calq)
+    out = np.zeros_like(calq)
+    out[..., CHIP_CALQ_CELLS] = calq
+    return out
+
+
 class IntegerEncoder:
     """The encoder in integer arithmetic. ``stats`` counts ties/saturations of the last call."""
 
-    def __init__(self, weights: IntegerWeights, rounding: Rounding = "half_even") -> None:
+    def __init__(self, weights: IntegerWeights, rounding: Rounding | None = None,
+                 arithmetic: Literal["qkeras", "chip"] = "qkeras") -> None:
         weights.validate()
         self.w = weights
         self.cfg = weights.cfg
-        self.rounding = rounding
-        self.acc = accumulator_widths(self.cfg)
+        self.arithmetic = arithmetic
+        # qkeras: exact sums, round-half-even at the activation; chip: truncating products (floor)
+        self.rounding: Rounding = rounding or ("half_even" if arithmetic == "qkeras" else "floor")
+        self.acc = accumulator_widths(self.cfg, arithmetic)
         self.stats: dict[str, int] = {}
 
     # -- arrangement ------------------------------------------------------------------
@@ -285,7 +321,14 @@ class IntegerEncoder:
         for i in range(k):
             for j in range(k):
                 patches[:, :, :, i, j, :] = padded[:, i:i + s * oh:s, j:j + s * ow:s, :]
-        total = patches.reshape(n, oh, ow, k * k * c) @ self.w.conv_w.reshape(k * k * c, cfg.conv_filters)
+        taps = patches.reshape(n, oh, ow, k * k * c)
+        kernel = self.w.conv_w.reshape(k * k * c, cfg.conv_filters)
+        if acc["conv_product_shift"]:
+            # chip: each product is truncated (floor, arithmetic shift) before the sum
+            prods = taps[..., :, None] * kernel[None, None, None]
+            total = (prods >> acc["conv_product_shift"]).sum(axis=-2)
+        else:
+            total = taps @ kernel
         total = total + (self.w.conv_b << acc["conv_bias_shift"])
         self.stats["conv_acc_min"] = min(self.stats.get("conv_acc_min", 0), int(total.min()) if total.size else 0)
         self.stats["conv_acc_max"] = max(self.stats.get("conv_acc_max", 0), int(total.max()) if total.size else 0)
@@ -296,13 +339,29 @@ class IntegerEncoder:
         self.stats = {}
         act = self.conv_activations(codes)
         flat = act.reshape(act.shape[0], -1)                 # (row, col, filter): Keras Flatten order
-        total = flat @ self.w.dense_w + (self.w.dense_b << self.acc["dense_bias_shift"])
+        if self.acc["dense_product_shift"]:
+            total = np.zeros((flat.shape[0], self.cfg.latent_dim), dtype=np.int64)
+            for i in range(flat.shape[1]):                   # truncate every product (chip)
+                total += (flat[:, i:i + 1] * self.w.dense_w[i][None, :]) >> self.acc["dense_product_shift"]
+        else:
+            total = flat @ self.w.dense_w
+        total = total + (self.w.dense_b << self.acc["dense_bias_shift"])
         self.stats["dense_acc_min"] = int(total.min()) if total.size else 0
         self.stats["dense_acc_max"] = int(total.max()) if total.size else 0
         return self._quant(total, self.acc["dense_shift"], (1 << self.cfg.latent_bits) - 1, "latent")
 
-    def encode_calq(self, calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 48) CALQ integers → (latent codes (N, L), encoded module sum (N,)), as the chip does."""
+    def encode_calq(self, calq: np.ndarray, calq_order: Literal["cells", "chip"] = "cells"
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 48) CALQ integers → (latent codes (N, L), encoded module sum (N,)), as the chip does.
+
+        ``calq_order="cells"``: columns in the kit's cell (training) order. ``"chip"``: in the
+        ECON-T's CALQ order after the mux, where CALQ j feeds the j-th used pixel of the 8x8
+        image in raster order (:data:`CHIP_CALQ_CELLS`).
+        """
+        if calq_order == "chip":
+            calq = chip_calq_to_cells(calq)
+        elif calq_order != "cells":
+            raise ConfigError(f"calq_order={calq_order!r}; use 'cells' or 'chip'.")
         try:
             from econt.data.normalise import encode_module_sum, normalise_hw
         except ImportError as exc:  # the data stage provides the hardware normalisation
