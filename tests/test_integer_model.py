@@ -152,3 +152,69 @@ def test_chip_weights_equal_init_yaml(shared: Path) -> None:
         model, dcfg = load_deployed_encoder(folder, weights="chip")
         assert extract_integer_weights(model, dcfg) == from_i2c_image(folder / "init.yaml", dcfg,
                                                                       dense_order="keras")
+
+
+def _expected_frames(path: Path, n_words: int) -> list[str]:
+    rows = path.read_text().split()[1:]
+    return ["".join(format(int(w, 16), "032b") for w in r.split(",")[:n_words]) for r in rows]
+
+
+@pytest.mark.parametrize("name,reverse_in_word", [("AE", False), ("AE_8x8_c8_S2_ele_qkeras", True)])
+def test_chip_mode_reproduces_emulator_latents(shared: Path, name: str, reverse_in_word: bool) -> None:
+    """arithmetic='chip' + the chip's register/CALQ order reproduce the ECON-T emulator's latent
+    bits and module sums for all 3,564 crossings of both shared configurations.
+
+    Output frame (MSB first): 5-bit BX counter | 9-bit module sum | AE data. AE/ sends all 16 latents
+    (2 pad bits, then OUT_15 … OUT_0); AE_8x8 uses 2 e-links: the last 50 latent bits (low 5 bits of
+    OUT_5, then OUT_4 … OUT_0). The two vector sets use opposite trigger-cell orders inside the
+    ePortRX word (two emulator versions)."""
+    from econt.data.eportrx import decode_words, input_config_from_init_yaml, words_to_calq
+    from econt.export import from_i2c_image
+
+    folder = shared / "econt-vectors" / name
+    words = np.array([[int(w, 16) for w in line.split(",")]
+                      for line in (shared / "econt-vectors" / "testInput.csv").read_text().split()[1:]])
+    if reverse_in_word:   # swap TC j ↔ 3-j inside each word, then reuse the standard chain
+        tcs = decode_words(words).reshape(-1, 12, 4)[:, :, ::-1]
+        words = (tcs[:, :, 0] << 21) | (tcs[:, :, 1] << 14) | (tcs[:, :, 2] << 7) | tcs[:, :, 3]
+    calq = words_to_calq(words, input_config_from_init_yaml(folder / "init.yaml"))
+    enc = IntegerEncoder(from_i2c_image(folder / "init.yaml", dense_order="chip"), arithmetic="chip")
+    latent, modsum = enc.encode_calq(calq, calq_order="chip")
+    if name == "AE":
+        frames = _expected_frames(folder / "testOutput.csv", 5)
+        expect = np.array([[int(f[16 + 9 * (15 - i):25 + 9 * (15 - i)], 2) for i in range(16)] for f in frames])
+        got = latent
+    else:
+        frames = _expected_frames(folder / "testOutput.csv", 2)
+        expect = np.array([[int(f[14:19], 2)] + [int(f[19 + 9 * (4 - i):28 + 9 * (4 - i)], 2) for i in range(5)]
+                           for f in frames])
+        got = np.c_[latent[:, 5] & 31, latent[:, :5]]
+    expect_sum = np.array([int(f[5:14], 2) for f in frames])
+    assert len(frames) == 3564
+    assert np.array_equal(modsum, expect_sum)
+    mism = np.argwhere(got != expect)
+    assert mism.size == 0, f"first mismatch crossing {mism[0][0]} column {mism[0][1]}: {got[tuple(mism[0])]} vs {expect[tuple(mism[0])]}"
+    # the same weights in QKeras arithmetic do NOT reproduce the chip: the difference is real
+    assert not np.array_equal(IntegerEncoder(enc.w).encode_calq(calq, calq_order="chip")[0], latent)
+
+
+def test_chip_arithmetic_truncates_each_product(cfg) -> None:
+    """One hot input: chip result = sum of individually floored products (differs from the exact sum)."""
+    zeros = lambda s: np.zeros(s, dtype=np.int64)  # noqa: E731
+    conv_w = zeros((3, 3, 1, 8))
+    conv_w[0, 0, 0, 0] = conv_w[0, 1, 0, 0] = -1                    # two taps of filter 0
+    w = IntegerWeights(cfg=cfg, conv_w=conv_w, conv_b=zeros(8), dense_w=zeros((128, 16)), dense_b=zeros(16))
+    codes = zeros((1, 48))
+    from econt.geometry import REMAP_8X8
+
+    codes[0, int(np.flatnonzero(REMAP_8X8 == 0)[0])] = 1          # pixel (0,0) = 1/128
+    codes[0, int(np.flatnonzero(REMAP_8X8 == 1)[0])] = 200         # pixel (0,1)
+    chip = IntegerEncoder(w, arithmetic="chip")
+    chip.conv_activations(codes)
+    # products −1 and −200 (12 frac bits) → floor(−1/32) + floor(−200/32) = −1 + −7 = −8 (7 frac bits)
+    assert chip.stats["conv_acc_min"] == -8
+    exact = IntegerEncoder(w)
+    exact.conv_activations(codes)
+    assert exact.stats["conv_acc_min"] == -201
+    acc = accumulator_widths(cfg, "chip")
+    assert (acc["conv_acc_bits"], acc["dense_acc_bits"]) == (13, 17)

@@ -23,11 +23,26 @@ config, the numbers below are the defaults):
 6. **Module sum**: the 48-cell CALQ sum, encoded by the chip as a 9-bit float (5-bit exponent,
    4-bit mantissa) — ``econt.data.normalise.encode_module_sum``.
 
-Rounding: ``IntegerEncoder(weights, rounding="half_even")`` reproduces QKeras exactly (0
-mismatches, :func:`check_bit_exact`). ``rounding="floor"`` is the HLS default (AP_TRN) for
-hardware that truncates; saturation is always applied at the activation quantisers.
-The QKeras reference computes in float32; every value here is an integer times 2**-12 below
-2**20 in magnitude, so float32 is exact and bit-exactness is a property, not a tolerance.
+Two arithmetics (``IntegerEncoder(weights, arithmetic=...)``):
+
+* ``"qkeras"`` (default) — exactly what the QKeras model computes: exact sums, round-half-even
+  at the two activation quantisers, saturation. 0 mismatches against ``model.predict`` on
+  ≥100,000 stress samples (:func:`check_bit_exact`). The QKeras reference computes in float32;
+  every value is an integer times 2**-12 below 2**20 in magnitude, so float32 is exact and
+  bit-exactness is a property, not a tolerance.
+* ``"chip"`` — what the ECON-T computes (pinned on the emulator's test vectors: every latent of
+  both shared ``testOutput.csv`` files reproduced): each product is truncated (floor) to the
+  activation precision *before* summation — conv ``(x·w) >> 5`` (7 fractional bits) summed with
+  ``b << 2``; dense ``(a·w) >> 4`` (8 fractional bits) summed with ``b << 3`` — then ReLU and
+  saturation (0..255, 0..511). Accumulators: conv **13-bit**, dense **17-bit** signed
+  (``accumulator_widths(cfg, "chip")``). Wrap vs saturation of the sums is not exercised by the
+  vectors (no overflow occurs there); the kit saturates at the activation. On the chip the
+  48 CALQ values arrive in mux-output order, CALQ j driving the j-th used pixel of the 8x8 image
+  in raster order (:data:`CHIP_CALQ_CELLS`, ``encode_calq(..., calq_order="chip")``), and the
+  dense weights are read output-major from the registers (``econt.export.i2c``, ``dense_order``).
+
+``rounding`` overrides the activation rounding of either arithmetic ("half_even", "floor",
+"half_up").
 """
 from __future__ import annotations
 
