@@ -50,8 +50,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         w = load_weights_json(path)
         kind = "econt-weights JSON"
     elif path.suffix in (".yaml", ".yml"):
-        w = from_i2c_image(path)
-        kind = "ECON-T I2C image (init.yaml Encoder section)"
+        w = from_i2c_image(path, dense_order=args.dense_order)
+        kind = f"ECON-T I2C image (init.yaml Encoder section, dense weights read {args.dense_order} order)"
     else:
         raise DataError(f"{path}: unknown weight file type; give a weights.json or an init.yaml.")
     cfg = w.cfg
@@ -92,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     i = sub.add_parser("import", help="read a weights.json or init.yaml and print a summary")
     i.add_argument("file")
+    i.add_argument("--dense-order", choices=["chip", "keras"], default="chip",
+                   help="dense register order of an init.yaml: 'chip' = output-major as the ECON-T reads it "
+                        "(default), 'keras' = input-major as the shared init.yaml files were generated")
     i.set_defaults(func=_cmd_import)
 
     p.set_defaults(func=_cmd_all, train_dir=None, out=None)

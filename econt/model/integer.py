@@ -1,7 +1,8 @@
 """Bit-exact integer model of the ECON-T encoder (numpy) — the golden reference for the RTL.
 
-Integer spec (default config ``configs/model/econt_default.yaml``; every width follows the
-config, the numbers below are the defaults):
+Integer spec of the QKeras-exact arithmetic (``arithmetic="qkeras"``; default config
+``configs/model/econt_default.yaml``; every width follows the config, the numbers below are
+the defaults; the chip's truncating variant is described further down):
 
 1. **Input**: 48 unsigned codes ``x`` of ``input_bits`` = 8 bits, value ``x / 2**7``
    (ap_ufixed<8,1>). From calibrated charges (CALQ integers) the chip normalises by the most
