@@ -1,0 +1,236 @@
+"""EMD-CNN evaluation: relative error overall and binned, plots, published peers, real vectors.
+
+Relative error of a prediction is ``(pred − true) / true`` with ``true`` the exact EMD
+(:mod:`econt.emd.exact`). Pairs whose exact EMD is NaN (empty vector) or below ``min_emd``
+(relative error undefined) are excluded and counted (``n_excluded``).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+import econt  # noqa: F401
+from econt.emd.cnn import predict_emd
+from econt.emd.exact import emd_batch
+from econt.emd.pairs import KIND_AE, KIND_PAIR, PairSet
+from econt.paths import shared_path
+
+#: bins of the exact EMD (ground-distance units, neighbours 2 apart)
+EMD_EDGES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, np.inf)
+#: bins of the input module's occupancy (cells with charge)
+OCC_EDGES = (1, 9, 17, 25, 33, 41, 49)
+PEER_FILES = {"ae_mse": "ae_mse.h5", "pair_mse": "pair_mse.h5"}
+DEPLOYED_AE = ("econt-vectors", "AE_8x8_c8_S2_ele_qkeras")
+
+
+def rel_error(true: np.ndarray, pred: np.ndarray, min_emd: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """``(rel_err, used_mask)``: relative errors on pairs with finite true EMD >= ``min_emd``."""
+    true = np.asarray(true, dtype=np.float64)
+    used = np.isfinite(true) & (true >= min_emd) & np.isfinite(pred)
+    return (pred[used] - true[used]) / true[used], used
+
+
+def rel_error_stats(true: np.ndarray, pred: np.ndarray, min_emd: float = 1e-3) -> dict[str, float | int]:
+    r, used = rel_error(true, pred, min_emd)
+    return {
+        "mean": float(r.mean()) if r.size else float("nan"),
+        "std": float(r.std()) if r.size else float("nan"),
+        "median_abs": float(np.median(np.abs(r))) if r.size else float("nan"),
+        "n": int(used.sum()),
+        "n_excluded": int((~used).sum()),
+    }
+
+
+def binned_stats(true: np.ndarray, pred: np.ndarray, values: np.ndarray, edges, min_emd: float = 1e-3) -> list[dict]:
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (values >= lo) & (values < hi)
+        if m.any():
+            s = rel_error_stats(true[m], pred[m], min_emd)
+            out.append({"lo": float(lo), "hi": float(hi), **s})
+    return out
+
+
+def full_report(true: np.ndarray, pred: np.ndarray, occupancy: np.ndarray, min_emd: float = 1e-3) -> dict[str, Any]:
+    return {
+        "overall": rel_error_stats(true, pred, min_emd),
+        "by_true_emd": binned_stats(true, pred, true, EMD_EDGES, min_emd),
+        "by_occupancy": binned_stats(true, pred, occupancy, OCC_EDGES, min_emd),
+    }
+
+
+def inference_pairs_per_s(model, test: PairSet, batch_size: int = 8192) -> float:
+    """Throughput of :func:`predict_emd` (arrangement + CNN) on the test pairs, after a warm-up."""
+    predict_emd(model, test.a[:batch_size], test.b[:batch_size], batch_size)
+    t0 = time.perf_counter()
+    predict_emd(model, test.a, test.b, batch_size)
+    return len(test) / (time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- peers / real vectors
+
+
+def load_peer_models() -> dict[str, Any] | None:
+    """The published EMD-CNNs from ``shared/peers/fastml-science-emd`` (None when absent)."""
+    import tf_keras as keras
+
+    folder = shared_path("peers", "fastml-science-emd")
+    if folder is None:
+        return None
+    return {name: keras.models.load_model(folder / f, compile=False) for name, f in PEER_FILES.items() if (folder / f).is_file()}
+
+
+def real_vector_pairs() -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
+    """(inputs, reconstructions, info) from the real ECON-T vectors through the shared deployed
+    autoencoder, or a string saying why they are unavailable."""
+    ae_dir = shared_path(*DEPLOYED_AE)
+    vectors = shared_path("econt-vectors", "testInput.csv")
+    if ae_dir is None or vectors is None:
+        return "shared/econt-vectors (testInput.csv and AE_8x8_c8_S2_ele_qkeras/) absent: real-vector comparison skipped"
+    try:
+        from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
+        from econt.data.normalise import normalise_float
+        from econt.model.qkeras_model import cells_to_input, load_deployed_decoder, load_deployed_encoder
+    except ImportError as exc:  # another stage's public API not in this build
+        return f"real-vector comparison unavailable: {exc}"
+    ds = read_eportrx_csv(vectors, input_config_from_init_yaml(ae_dir / "init.yaml"))
+    calq = np.asarray(ds.charges, dtype=np.float64)
+    calq = calq[calq.sum(axis=1) > 0]
+    encoder, cfg = load_deployed_encoder(ae_dir)
+    decoder, _ = load_deployed_decoder(ae_dir, cfg)
+    x, _ = normalise_float(calq)
+    latent = encoder.predict(cells_to_input(x, cfg), batch_size=4096, verbose=0)
+    recon = np.asarray(decoder.predict(latent, batch_size=4096, verbose=0), dtype=np.float64).reshape(len(calq), 48)
+    info = {
+        "source": "shared/econt-vectors/testInput.csv through AE_8x8_c8_S2_ele_qkeras (encoder.hdf5 + decoder.hdf5)",
+        "n_crossings_nonempty": int(len(calq)),
+    }
+    return calq, recon, info
+
+
+def peers_block(
+    kit_model,
+    test: PairSet,
+    min_emd: float = 1e-3,
+    workers: int = 2,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Kit model and the published models on the same held-out synthetic pairs (ae and pair
+    modes) and on the real-vector pairs. Returns (json block, {label: (true, pred)} for plots)."""
+    block: dict[str, Any] = {}
+    curves: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    models = {"kit": kit_model}
+    peers = load_peer_models()
+    if peers is None:
+        block["skipped"] = "shared/peers/fastml-science-emd absent: published models not compared"
+        log(block["skipped"])
+    else:
+        models.update(peers)
+    real = real_vector_pairs()
+    if isinstance(real, str):
+        block["real_vectors_skipped"] = real
+        log(real)
+        real_true = None
+    else:
+        real_a, real_b, info = real
+        real_true = emd_batch(real_a, real_b, workers=workers)
+        block["real_vectors"] = {**info, "exact_emd_mean": float(np.nanmean(real_true))}
+    for name, model in models.items():
+        entry: dict[str, Any] = {}
+        for label, kind in (("synthetic_ae", KIND_AE), ("synthetic_pair", KIND_PAIR)):
+            sel = test.select(test.kind == kind)
+            pred = predict_emd(model, sel.a, sel.b)
+            entry[label] = rel_error_stats(sel.emd, pred, min_emd)
+            if label == "synthetic_ae":
+                curves[name] = (sel.emd, pred)
+        if real_true is not None:
+            pred = predict_emd(model, real_a, real_b)
+            entry["real_ae"] = rel_error_stats(real_true, pred, min_emd)
+            curves[f"{name}_real"] = (real_true, pred)
+        block[name] = entry
+    return block, curves
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def save_plots(
+    outdir: Path,
+    test: PairSet,
+    pred: np.ndarray,
+    curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    min_emd: float = 1e-3,
+) -> dict[str, str]:
+    """Calibration scatter, relative-error histogram (kit vs peers) and binned error PNGs; returns captions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    captions: dict[str, str] = {}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+    for ax, (label, kind) in zip(axes, (("ae mode (input vs reconstruction)", KIND_AE), ("pair mode (two inputs)", KIND_PAIR))):
+        m = (test.kind == kind) & np.isfinite(test.emd)
+        t, p = test.emd[m], pred[m]
+        hi = float(np.percentile(np.concatenate([t, p]), 99.9)) * 1.05
+        ax.hist2d(t, p, bins=120, range=[[0, hi], [0, hi]], cmin=1, norm=matplotlib.colors.LogNorm())
+        ax.plot([0, hi], [0, hi], color="grey", lw=1)
+        ax.set_xlabel("exact EMD")
+        ax.set_ylabel("EMD-CNN prediction")
+        s = rel_error_stats(t, p, min_emd)
+        ax.set_title(f"{label}\nrel. err. mean {s['mean']:+.3f}, std {s['std']:.3f}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(outdir / "cnn_calibration.png", dpi=110)
+    plt.close(fig)
+    captions["cnn_calibration.png"] = (
+        "EMD-CNN calibration on held-out synthetic pairs: prediction vs exact EMD (log colour), ae and pair modes."
+    )
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    bins = np.linspace(-0.5, 0.5, 201)
+    for name, (t, p) in curves.items():
+        r, _ = rel_error(t, p, min_emd)
+        where = "real vectors" if name.endswith("_real") else "synthetic ae pairs"
+        ax.hist(np.clip(r, bins[0], bins[-1]), bins=bins, histtype="step", density=True,
+                label=f"{name.replace('_real', '')} on {where}: {r.mean():+.3f} ± {r.std():.3f}")
+    ax.set_xlabel("(pred − true) / true")
+    ax.set_ylabel("density")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(outdir / "cnn_rel_error_hist.png", dpi=110)
+    plt.close(fig)
+    captions["cnn_rel_error_hist.png"] = (
+        "Relative error of the kit's EMD-CNN and the published models (ae_mse, pair_mse) on the same "
+        "held-out synthetic ae pairs and on real ECON-T vectors vs the deployed autoencoder (overflow in end bins)."
+    )
+
+    ae = test.select(test.kind == KIND_AE)
+    p_ae = pred[test.kind == KIND_AE]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, (label, vals, edges) in zip(axes, (("exact EMD", ae.emd, EMD_EDGES), ("input occupancy (cells)", ae.occupancy(), OCC_EDGES))):
+        rows = binned_stats(ae.emd, p_ae, vals, edges, min_emd)
+        centres = [0.5 * (r["lo"] + min(r["hi"], r["lo"] + 2)) for r in rows]
+        ax.errorbar(centres, [r["mean"] for r in rows], yerr=[r["std"] for r in rows], fmt="o", capsize=3)
+        ax.axhline(0, color="grey", lw=1)
+        ax.set_xlabel(label)
+        ax.set_ylabel("rel. error mean ± std")
+    fig.suptitle("EMD-CNN on held-out synthetic ae pairs, binned", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(outdir / "cnn_rel_error_bins.png", dpi=110)
+    plt.close(fig)
+    captions["cnn_rel_error_bins.png"] = "EMD-CNN relative error (mean ± std) in bins of exact EMD and of occupancy (ae pairs)."
+    return captions
+
+
+def merge_json(path: Path, update: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``update`` into the JSON object at ``path`` (created if absent); returns the result."""
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data.update(update)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    tmp.replace(path)
+    return data
