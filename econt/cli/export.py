@@ -13,6 +13,9 @@ def _cmd_all(args: argparse.Namespace) -> int:
     print(json.dumps({k: v for k, v in summary.items() if k != "exports"}, indent=1))
     for e in summary["exports"]:
         print(f"exported {e['name']}/{e['region']} → {e['folder']}")
+    if not summary["exports"]:
+        print("no trained models found (folders written by econt.model.save_encoder); run `econt train` first "
+              "or give --train-dir. The deployed I2C checks above still ran.")
     return 0
 
 

@@ -50,6 +50,10 @@ def run_bench(quick: bool = False) -> dict:
     enc.encode_codes(codes)
     dt = time.perf_counter() - t0
     out["integer_model_samples_per_s"] = round(n / dt, 1)
+    chip = IntegerEncoder(enc.w, arithmetic="chip")
+    t0 = time.perf_counter()
+    chip.encode_codes(codes)
+    out["integer_model_chip_samples_per_s"] = round(n / (time.perf_counter() - t0), 1)
     out["bench_quick"] = quick
     path = reports_dir("export") / "summary.json"
     doc = json.loads(path.read_text()) if path.is_file() else {}

@@ -350,9 +350,19 @@ class IntegerEncoder:
         self.stats["conv_acc_max"] = max(self.stats.get("conv_acc_max", 0), int(total.max()) if total.size else 0)
         return self._quant(total, acc["conv_shift"], (1 << cfg.conv_act_bits) - 1, "conv")
 
+    #: samples per internal chunk (bounds memory: the chip mode keeps every product)
+    CHUNK = 8192
+
     def encode_codes(self, codes: np.ndarray) -> np.ndarray:
         """(N, 48) unsigned input codes → (N, latent_dim) latent codes (value·2**latent_frac)."""
+        codes = self._check_codes(codes, "IntegerEncoder.encode_codes")
         self.stats = {}
+        parts = [self._encode_chunk(codes[i:i + self.CHUNK]) for i in range(0, len(codes), self.CHUNK)]
+        if not parts:
+            return np.zeros((0, self.cfg.latent_dim), dtype=np.int64)
+        return np.concatenate(parts)
+
+    def _encode_chunk(self, codes: np.ndarray) -> np.ndarray:
         act = self.conv_activations(codes)
         flat = act.reshape(act.shape[0], -1)                 # (row, col, filter): Keras Flatten order
         if self.acc["dense_product_shift"]:
@@ -362,8 +372,8 @@ class IntegerEncoder:
         else:
             total = flat @ self.w.dense_w
         total = total + (self.w.dense_b << self.acc["dense_bias_shift"])
-        self.stats["dense_acc_min"] = int(total.min()) if total.size else 0
-        self.stats["dense_acc_max"] = int(total.max()) if total.size else 0
+        self.stats["dense_acc_min"] = min(self.stats.get("dense_acc_min", 0), int(total.min()) if total.size else 0)
+        self.stats["dense_acc_max"] = max(self.stats.get("dense_acc_max", 0), int(total.max()) if total.size else 0)
         return self._quant(total, self.acc["dense_shift"], (1 << self.cfg.latent_bits) - 1, "latent")
 
     def encode_calq(self, calq: np.ndarray, calq_order: Literal["cells", "chip"] = "cells"
