@@ -166,28 +166,11 @@ class FlowResult:
 
 
 def _make_library(name: str, cfg: PdkConfig, liberty: Path):
-    from siliconcompiler.tools.yosys import YosysStdCellLibrary
+    from econt.asic.sc_tasks import KitStdCellLibrary
 
-    class KitLibrary(YosysStdCellLibrary):
-        def __init__(self):
-            super().__init__()
-            self.set_name(name)
-            with self.active_fileset("models.timing.typical.nldm"):
-                self.add_file(str(liberty))
-                self.add_asic_libcornerfileset("typical", "nldm")
-            cells = cfg.cells
-            self.set_yosys_driver_cell(cells.driver)
-            self.set_yosys_buffer_cell(*cells.buffer)
-            self.set_yosys_tielow_cell(*cells.tie_low)
-            self.set_yosys_tiehigh_cell(*cells.tie_high)
-            # ABC wants ps; liberty delays are ns for both libraries (checked in liberty_info)
-            self.set_yosys_abc(1000, cells.abc_load_ff)
-            if cells.dont_use:
-                self.add_asic_celllist("dontuse", list(cells.dont_use))
-            if cells.clock_cells:
-                self.add_asic_celllist("clkbuf", list(cells.clock_cells))
-
-    return KitLibrary()
+    lib = KitStdCellLibrary()
+    lib.configure(name, cfg, liberty)
+    return lib
 
 
 def build_project(req: FlowRequest, build_dir: Path, tools: dict):

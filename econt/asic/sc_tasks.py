@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from siliconcompiler import Task
+from siliconcompiler.tools.yosys import YosysStdCellLibrary
 
 from econt.paths import repo_root
 
@@ -81,3 +82,24 @@ class LegacyStaTask(Task):
 
 
 
+
+
+class KitStdCellLibrary(YosysStdCellLibrary):
+    """A standard-cell library described by a kit PDK config (module-level so SC can pickle it)."""
+
+    def configure(self, name: str, cfg, liberty: Path) -> None:
+        self.set_name(name)
+        with self.active_fileset("models.timing.typical.nldm"):
+            self.add_file(str(liberty))
+            self.add_asic_libcornerfileset("typical", "nldm")
+        cells = cfg.cells
+        self.set_yosys_driver_cell(cells.driver)
+        self.set_yosys_buffer_cell(*cells.buffer)
+        self.set_yosys_tielow_cell(*cells.tie_low)
+        self.set_yosys_tiehigh_cell(*cells.tie_high)
+        # ABC wants ps; the liberty delays of both libraries are in ns
+        self.set_yosys_abc(1000, cells.abc_load_ff)
+        if cells.dont_use:
+            self.add_asic_celllist("dontuse", list(cells.dont_use))
+        if cells.clock_cells:
+            self.add_asic_celllist("clkbuf", list(cells.clock_cells))

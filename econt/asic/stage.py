@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -213,7 +214,9 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
         acts[ds.label] = measure_activity(design, ds.label, first, work_dir("asic", "activity", ds.label))
     jobs = [(ds, n) for ds in designs for n in real]
     entries: dict[str, dict] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
+    # separate processes: SiliconCompiler changes the working directory while a node runs
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool, \
             tqdm(total=len(jobs), desc="synthesis + STA", unit="run") as bar:
         futs = {pool.submit(run_one, ds, n, acts[ds.label], tools, build): (ds, n) for ds, n in jobs}
         for fut in futs:

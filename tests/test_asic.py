@@ -1,0 +1,156 @@
+"""ASIC stage: PDK configs, liberty cache, yosys shim, activity, scaling — fast unit checks.
+
+The tool-heavy checks (SiliconCompiler synthesis + OpenSTA on a reduced encoder) are in
+tests/test_asic_flow.py.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from econt.asic import activity as act
+from econt.asic.liberty import add_related_pg_pin, prepared_liberty
+from econt.asic.metrics import _poly, derive_65nm, spread
+from econt.asic.pdk import load_pdk_config, resolve_library
+from econt.errors import ConfigError, ToolError
+
+YOSYS = str(Path(sys.executable).parent / "yosys")
+
+
+def test_pdk_configs_load_and_validate():
+    sky = load_pdk_config("sky130hd")
+    ng = load_pdk_config("nangate45")
+    est = load_pdk_config("cmos65lp-style")
+    assert (sky.corner, sky.voltage_v, sky.clock_period_ns) == ("tt", 1.8, 25.0)
+    assert (ng.corner, ng.voltage_v) == ("tt", 1.1)
+    assert est.kind == "derived" and est.voltage_v == 1.2 and set(est.derive_from) == {"sky130hd", "nangate45"}
+    for cfg in (sky, ng, est):
+        assert cfg.tmr in ("none", "config", "full") and 0 < cfg.utilisation <= 1
+        assert cfg.activity.source in ("auto", "econt-vectors", "synthetic", "vectorless")
+
+
+def test_pdk_config_errors_name_file_and_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    text = Path(load_pdk_config.__globals__["PDK_CONFIG_DIR"] / "sky130hd.yaml").read_text()
+    bad.write_text(text.replace("utilisation: 0.6", "utilisation: 1.7"))
+    with pytest.raises(ConfigError, match=r"bad\.yaml.*utilisation"):
+        load_pdk_config(bad)
+    bad.write_text(text + "\nclock_perod_ns: 10\n")
+    with pytest.raises(ConfigError, match=r"unknown field.*clock_perod_ns"):
+        load_pdk_config(bad)
+    with pytest.raises(ConfigError, match="no PDK config named 'gf180'"):
+        load_pdk_config("gf180")
+
+
+def test_missing_pdk_gives_clear_error_listing_all_three_places(tmp_path, monkeypatch):
+    monkeypatch.setenv("ECONT_SHARED", str(tmp_path / "no_shared"))
+    monkeypatch.setenv("ECONT_OFFLINE", "1")
+    monkeypatch.setenv("ECONT_PDK_SKY130HD", str(tmp_path / "empty"))
+    with pytest.raises(ToolError) as info:
+        resolve_library(load_pdk_config("sky130hd"))
+    msg = str(info.value)
+    assert "sky130_fd_sc_hd__tt_025C_1v80.lib.gz" in msg
+    assert "ECONT_PDK_SKY130HD" in msg and "no_shared" in msg and "lambdapdk" in msg
+    assert "Fix:" in msg
+
+
+def test_env_var_wins_over_shared(tmp_path, monkeypatch, shared):
+    src = shared / "pdk" / "nangate45" / "nangate45_typ.lib.gz"
+    (tmp_path / "nangate45_typ.lib.gz").symlink_to(src)
+    monkeypatch.setenv("ECONT_PDK_NANGATE45", str(tmp_path))
+    lib = resolve_library(load_pdk_config("nangate45"))
+    assert lib.found_via == "env:ECONT_PDK_NANGATE45" and lib.liberty.parent == tmp_path
+
+
+def test_related_pg_pin_patch_is_cached_not_in_place(shared, tmp_path, monkeypatch):
+    monkeypatch.setenv("ECONT_BUILD", str(tmp_path / "build"))
+    src = shared / "pdk" / "sky130hd" / "sky130_fd_sc_hd__tt_025C_1v80.lib.gz"
+    before = hashlib.sha256(src.read_bytes()).hexdigest()
+    out = prepared_liberty(src, "VPWR")
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == before
+    assert str(out).startswith(str(tmp_path / "build" / "asic" / "liberty"))
+    text = out.read_text()
+    n_groups = text.count("internal_power ()")
+    assert n_groups > 1000
+    assert text.count('related_pg_pin : "VPWR";') == n_groups
+    assert prepared_liberty(src, "VPWR") == out  # cache hit
+
+
+def test_patch_keeps_existing_supply():
+    text = 'internal_power () {\n related_pg_pin : "VDD";\n rise_power (t) { } }\ninternal_power () {\n fall_power (t) { } }'
+    new, n = add_related_pg_pin(text, "VPWR")
+    assert n == 1 and new.count("related_pg_pin") == 2 and '"VDD"' in new
+
+
+def test_yosys_shim_runs_tcl_scripts_like_yosys(tmp_path):
+    (tmp_path / "m.v").write_text("module m(input [3:0] a, b, output [7:0] y); assign y = a * b; endmodule\n")
+    (tmp_path / "s.tcl").write_text(
+        "yosys read_verilog m.v\n"
+        "set r [yosys tee -q -s result.string ls]\n"
+        "if {[string first m $r] < 0} { error \"ls result missing: $r\" }\n"
+        "yosys synth -top m\n"
+        "yosys setattr -mod -set area 7 m\n"
+        "if {[rtlil::has_attr -mod m area] != 1} { error \"rtlil attr\" }\n"
+        "yosys tee -o stat.json stat -json\n")
+    r = subprocess.run([YOSYS, "-c", "s.tcl"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                       env={"ECONT_YOSYS_SYNTH_ARGS": "-booth", "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "synth -top m -booth" in r.stdout
+    assert (tmp_path / "stat.json").is_file()
+    v = subprocess.run([YOSYS, "--version"], capture_output=True, text=True)
+    assert v.stdout.startswith("Yosys 0.")
+    bad = subprocess.run([YOSYS, "-c", "nope.tcl"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode == 1 and "ERROR" in bad.stdout
+
+
+def test_vcd_toggle_rates(tmp_path):
+    # 4 cycles of 10 ns: bit0 toggles every cycle, bit1 once, scalar s never
+    vcd = tmp_path / "t.vcd"
+    vcd.write_text("$timescale 1ps $end\n$scope module tb $end\n$scope module dut $end\n"
+                   "$var wire 2 ! v [1:0] $end\n$var wire 1 \" s $end\n$upscope $end\n$upscope $end\n"
+                   "$enddefinitions $end\n#0\n$dumpvars\nb00 !\n1\"\n$end\n"
+                   "#10000\nb01 !\n#20000\nb00 !\n#30000\nb11 !\n#40000\nb10 !\n")
+    r = act.toggle_rates(vcd, clock_period_ns=10.0)
+    assert r["window_cycles"] == pytest.approx(4.0)
+    v = r["signals"]["tb.dut"]["v"]
+    assert v["rate"] == pytest.approx([1.0, 0.25])
+    assert v["duty"] == pytest.approx([0.5, 0.25])
+    s = r["signals"]["tb.dut"]["s"]
+    assert s["rate"] == [0.0] and s["duty"] == pytest.approx([1.0])
+    lines = act.port_activity_lines(r, "tb.dut", [{"name": "v", "width": 2}, {"name": "s", "width": 1}])
+    assert "v[0] 1 0.5" in lines and "s 0 1" in lines
+
+
+def test_init_yaml_register_image(shared):
+    writes = act.init_yaml_register_image(shared / "econt-vectors" / "AE_8x8_c8_S2_ele_qkeras" / "init.yaml")
+    assert len(writes) == 12 * 134
+    assert {b for b, _, _ in writes} == set(range(12))
+    assert all(0 <= v < 256 for _, _, v in writes) and any(v for _, _, v in writes)
+
+
+def test_scaling_coefficients_match_published_erratum():
+    # Stillmaker & Baas erratum example: 65 nm energy factor at 1.3 V = 3.755*1.3^2 - 4.398*1.3 + 1.975 = 2.604
+    est = load_pdk_config("cmos65lp-style")
+    assert _poly(est.scaling.fits["65"]["energy"], 1.3) == pytest.approx(2.604, abs=1e-3)
+
+
+def test_derive_65nm_scales_each_metric():
+    est = load_pdk_config("cmos65lp-style")
+    sky = load_pdk_config("sky130hd")
+    entry = {"cell_area_um2": 1e6, "critical_path_ns": 10.0,
+             "power_mw": {"dynamic_mw": 2.0, "leakage_mw": 0.01, "total_mw": 2.01},
+             "power_vectorless_mw": {"dynamic_mw": 3.0, "leakage_mw": 0.01, "total_mw": 3.01}}
+    d = derive_65nm(entry, sky, est)
+    f = d["factors"]
+    assert d["cell_area_um2"] == pytest.approx(1e6 * 0.23)
+    assert d["critical_path_ns"] == pytest.approx(10.0 * f["delay"])
+    assert d["power_mw"]["dynamic_mw"] == pytest.approx(2.0 * f["energy"])
+    # 130 nm at 1.8 V → 65 nm at 1.2 V: smaller, faster, less energy
+    assert f["energy"] < 1 and f["delay"] < 1
+    assert d["energy_per_inference_nj"] == pytest.approx(d["power_mw"]["total_mw"] * 1e-3 / 40e6 * 1e9)
+    assert spread([1.0, 2.0])["max_over_min"] == 2.0
