@@ -11,7 +11,7 @@ import importlib
 import json
 import time
 
-BENCH_STAGES = ["data", "emd", "train", "verify", "asic"]
+BENCH_STAGES = ["data", "emd", "export", "train", "verify", "asic"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
