@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from econt.errors import ConfigError
 from econt.paths import repo_root
@@ -64,6 +64,9 @@ class RegionSection:
 
 @dataclass(frozen=True)
 class EvalSection:
+    #: evaluate on the real ECON-T vectors and the deployed baseline (skipped, and reported so,
+    #: only when the shared reference data is absent and no explicit path is given).
+    use_real_vectors: bool = True
     #: ePortRX input words of real crossings; None → ../shared/econt-vectors/testInput.csv (skipped if absent).
     real_vectors: Optional[Path] = None
     #: the deployed encoder/decoder folder (init.yaml, encoder.hdf5, decoder.hdf5); None → shared default.
@@ -81,7 +84,10 @@ class EvalSection:
 class TrainConfig:
     seed: int = 1
     #: the encoder architecture (econt.model.config.EncoderConfig YAML).
-    model_config: Path = Path("configs/model/default.yaml")
+    model_config: Path = Path("configs/model/econt_default.yaml")
+    #: fields of the model config replaced for this training (e.g. decoder_output_activation);
+    #: the saved model_config.yaml records the result.
+    model_overrides: dict[str, Any] = field(default_factory=dict)
     losses: tuple[LossName, ...] = ("mse", "telescope", "emd_cnn")
     #: where models go (None → build/train) and where the exported weights go (None → build/export).
     out_dir: Optional[Path] = None

@@ -36,8 +36,15 @@ def emd_stats(emd: np.ndarray) -> dict[str, float]:
 
 
 def occupancy(inputs: np.ndarray) -> np.ndarray:
-    """Number of cells with non-zero charge per sample."""
-    return (np.asarray(inputs) > 0).sum(axis=-1)
+    """Number of cells above the data set's floor per sample.
+
+    The floor is the smallest cell value in ``inputs`` (0 for zero-suppressed data; the real
+    ECON-T vectors decode an empty cell's float code 0 to a small non-zero value, so there
+    "occupied" means above that pedestal).
+    """
+    arr = np.asarray(inputs)
+    floor = arr.min() if arr.size else 0
+    return (arr > floor).sum(axis=-1)
 
 
 def energy_response(input_norm: np.ndarray, decoded_norm: np.ndarray) -> dict[str, float]:

@@ -160,7 +160,8 @@ def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarra
     ]
     if lr_factor < 1.0:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="min", factor=lr_factor,
-                                                           patience=lr_patience, min_lr=learning_rate / 64))
+                                                           patience=lr_patience, min_lr=learning_rate / 64,
+                                                           min_delta=0.0))
     callbacks = list(extra_callbacks or []) + callbacks
     x_train = np.asarray(x_train, dtype=np.float32)
     x_val = np.asarray(x_val, dtype=np.float32)

@@ -30,7 +30,7 @@ import numpy as np
 
 import econt  # noqa: F401
 from econt.config import load_config, to_plain, write_resolved_config
-from econt.errors import StageError
+from econt.errors import ConfigError, StageError
 from econt.paths import repo_root, reports_dir, shared_path, work_dir
 from econt.train.config import TrainConfig, resolve
 from econt.train import evaluate as ev
@@ -100,14 +100,27 @@ def load_data(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split, Split, Split, dict
 
 def load_real_vectors(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split | None, str]:
     """The real ECON-T crossings decoded with the deployed model's input config (None if absent)."""
-    csv = resolve(cfg.evaluation.real_vectors) if cfg.evaluation.real_vectors else \
-        shared_path("econt-vectors", "testInput.csv")
+    if not cfg.evaluation.use_real_vectors:
+        return None, "disabled (evaluation.use_real_vectors: false)"
+    if cfg.evaluation.real_vectors is not None:
+        csv = resolve(cfg.evaluation.real_vectors)
+        if not Path(csv).is_file():
+            raise ConfigError(f"training config: evaluation.real_vectors = {csv} does not exist; give an existing "
+                              "ePortRX CSV or null for the shared testInput.csv.")
+    else:
+        csv = shared_path("econt-vectors", "testInput.csv")
     deployed = deployed_folder(cfg)
-    if csv is None or not Path(csv).is_file() or deployed is None:
-        return None, "real vectors or deployed init.yaml not found (../shared absent?)"
+    if csv is None or deployed is None:
+        return None, "real vectors or deployed init.yaml not found (../shared absent)"
     from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
 
+    from econt.model.integer import chip_calq_to_cells
+
     ds = read_eportrx_csv(csv, input_config_from_init_yaml(deployed / "init.yaml"))
+    # The chip's CALQ order after the mux is not the kit's cell order: CALQ j feeds the j-th
+    # used pixel of the 8x8 image (econt.model.integer.CHIP_CALQ_CELLS). Geometry (EMD) and
+    # our models need cell order.
+    ds.charges = chip_calq_to_cells(np.asarray(ds.charges))
     sums = np.asarray(ds.charges).sum(axis=1)
     keep = np.flatnonzero(sums > 0)
     ds = ds.subset(keep)
@@ -115,11 +128,13 @@ def load_real_vectors(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split | None, str
 
 
 def deployed_folder(cfg: TrainConfig) -> Path | None:
-    folder = resolve(cfg.evaluation.deployed_model) if cfg.evaluation.deployed_model else \
-        shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras")
-    if folder is None or not (Path(folder) / "init.yaml").is_file():
-        return None
-    return Path(folder)
+    if cfg.evaluation.deployed_model is not None:
+        folder = resolve(cfg.evaluation.deployed_model)
+        if not (Path(folder) / "init.yaml").is_file():
+            raise ConfigError(f"training config: evaluation.deployed_model = {folder} has no init.yaml; give the "
+                              "folder holding init.yaml, encoder.hdf5 and decoder.hdf5, or null for the shared one.")
+        return Path(folder)
+    return shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras")
 
 
 # --------------------------------------------------------------------------------------
@@ -208,13 +223,19 @@ def _eval(ae: Any, split: Split, workers: int) -> tuple[dict, np.ndarray, np.nda
     return stats, emd, decoded
 
 
-def _deployed_baseline(folder: Path, enc_cfg: Any, real: Split, workers: int) -> tuple[dict, np.ndarray, np.ndarray]:
-    """The deployed encoder (chip weights) + its float decoder on the real vectors."""
+def _deployed_baseline(folder: Path, enc_cfg: Any, real: Split, workers: int, weights: str = "hdf5"
+                       ) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The deployed encoder + its float decoder on the real vectors.
+
+    ``weights="hdf5"``: the float weights as trained (QKeras quantises them on the fly), i.e.
+    the encoder the decoder was trained with; ``"chip"``: the floor-quantised values of the
+    chip's register image (econt.model.qkeras_model.load_deployed_encoder).
+    """
     import tf_keras as keras
 
     from econt.model.qkeras_model import load_deployed_decoder, load_deployed_encoder
 
-    enc, dep_cfg = load_deployed_encoder(folder, weights="chip")
+    enc, dep_cfg = load_deployed_encoder(folder, weights=weights)
     dec, _ = load_deployed_decoder(folder, dep_cfg)
     inp = keras.Input(dep_cfg.input_shape)
     ae = keras.Model(inp, dec(enc(inp)))
@@ -251,29 +272,12 @@ def bit_exact_check(encoder: Any, enc_cfg: Any, pools: list[np.ndarray | None], 
     return mismatches, samples
 
 
-def _export(encoder: Any, enc_cfg: Any, region: str, folder: Path) -> None:
-    import yaml
+def _export(model_dir: Path, region: str, folder: Path, exported: list) -> None:
+    """weights.json + init.yaml of a saved encoder (round trips verified by the export stage)."""
+    from econt.export.stage import export_model
 
-    from econt.export import save_weights_json, to_i2c_image
-    from econt.model.integer import extract_integer_weights
-
-    folder.mkdir(parents=True, exist_ok=True)
-    weights = extract_integer_weights(encoder, enc_cfg)
-    weights = replace(weights, region=region)
-    save_weights_json(weights, folder / "weights.json")
-    (folder / "init.yaml").write_text(yaml.safe_dump(to_i2c_image(weights), sort_keys=False))
-
-
-def _try_export(encoder: Any, enc_cfg: Any, region: str, folder: Path, status: dict) -> dict:
-    """Export one weight set; an export stage that is not importable is reported, not hidden."""
-    try:
-        _export(encoder, enc_cfg, region, folder)
-    except ImportError as exc:
-        status["error"] = f"econt.export not available: {exc}"
-        _log(f"WARNING: weights not exported ({status['error']})")
-        return status
-    status["exported"].append(str(folder))
-    return status
+    res = export_model(model_dir, folder, region=region)
+    exported.append(res["folder"])
 
 
 # --------------------------------------------------------------------------------------
@@ -293,7 +297,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
         Path(d).mkdir(parents=True, exist_ok=True)
     write_resolved_config(out_root, cfg, seed=cfg.seed)
     write_resolved_config(rep, cfg, seed=cfg.seed)
-    enc_cfg = load_encoder_config(resolve(cfg.model_config))
+    enc_cfg = load_encoder_config(resolve(cfg.model_config), dict(cfg.model_overrides))
     workers = cfg.evaluation.workers
     captions: dict[str, str] = {}
     timings: dict[str, float] = {}
@@ -320,7 +324,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     real_resp: dict[str, np.ndarray] = {}
     models: dict[str, Any] = {}
     mismatches_total, bit_samples, bit_models = 0, 0, 0
-    export_status: dict[str, Any] = {"exported": [], "error": None}
+    exported: list[str] = []
 
     for loss_name in cfg.losses:
         out = Path(out_root) / loss_name
@@ -378,8 +382,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
         mismatches_total += mm
         bit_samples += ns
         bit_models += 1
-        export_status = _try_export(ae.get_layer("encoder"), enc_cfg, "global",
-                                    Path(export_root) / loss_name / "global", export_status)
+        _export(out, "global", Path(export_root) / loss_name / "global", exported)
         (out / "metrics.json").write_text(json.dumps(entry, indent=1))
         summary["losses"][loss_name] = entry
         png = f"training_curve_{loss_name}.png"
@@ -415,8 +418,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
                 mismatches_total += mm
                 bit_samples += ns
                 bit_models += 1
-                export_status = _try_export(ae_r.get_layer("encoder"), enc_cfg, region,
-                                            Path(export_root) / loss_name / region, export_status)
+                _export(out, region, Path(export_root) / loss_name / region, exported)
                 rows[region] = {"mean_emd_own": own["mean"], "mean_emd_global": glob["mean"],
                                 "median_emd_own": own["median"], "median_emd_global": glob["median"],
                                 "own_over_global": own["mean"] / glob["mean"] if glob["mean"] else float("nan"),
@@ -439,7 +441,10 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
                                "emd_real_q16": bstats["q16"], "emd_real_q84": bstats["q84"],
                                "energy_response_real": bstats["response_mean"],
                                "energy_resolution_real": bstats["response_rms"]}
-        _log(f"deployed baseline: mean EMD real {bstats['mean']:.4f}")
+        cstats, _, _ = _deployed_baseline(dep, enc_cfg, real, workers, weights="chip")
+        summary["deployed"].update({"mean_emd_real_chip_weights": cstats["mean"],
+                                    "median_emd_real_chip_weights": cstats["median"]})
+        _log(f"deployed baseline: mean EMD real {bstats['mean']:.4f} (chip-quantised weights {cstats['mean']:.4f})")
 
     # ---- plots ----------------------------------------------------------------------------
     occ_edges = np.arange(0.5, 49.5, 3.0)
@@ -471,7 +476,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     L = summary["losses"]
     for k in L:
         summary[f"mean_emd_test_{k}"] = L[k]["mean_emd_test"]
-    summary["export"] = {"dir": str(export_root), **export_status}
+    summary["export"] = {"dir": str(export_root), "weight_sets": len(exported), "folders": exported}
     summary["bit_exact_mismatches"] = mismatches_total
     summary["bit_exact_samples"] = bit_samples
     summary["bit_exact_models"] = bit_models

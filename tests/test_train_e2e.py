@@ -1,0 +1,161 @@
+"""Tiny end-to-end training runs: one per loss, a few hundred samples, 1-2 epochs.
+
+Each run goes through the whole job (data → fit → evaluation with exact EMD → per-region
+fine-tunes → bit-exactness of the integer model → export → summary). The EMD-CNN loss
+uses a small EMD-CNN trained here on exact-EMD pairs (seconds), so the test does not
+depend on the EMD stage's build output.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import econt  # noqa: F401
+
+from econt.config import build_dataclass, load_config
+from econt.errors import ConfigError
+from econt.train.config import TrainConfig
+from econt.train.stage import run_training
+
+
+@pytest.fixture(scope="module")
+def tiny_emd_cnn(tmp_path_factory) -> Path:
+    """A small EMD-CNN fitted to exact EMDs of synthetic pairs."""
+    from econt.data.synthetic import generate
+    from econt.emd.cnn import ArchConfig, EmdCnnConfig, FitConfig, train_emd_cnn
+    from econt.emd.exact import emd_batch
+
+    a = generate(600, seed=3).charges
+    rng = np.random.default_rng(0)
+    # partners: the same module with charge moved around (small EMDs) and other modules (large)
+    b = np.where(rng.random(a.shape) < 0.3, np.roll(a, 1, axis=1), a)
+    b[::2] = a[rng.permutation(len(a))][::2]
+    y = emd_batch(a, b, workers=1)
+    cfg = build_dataclass(EmdCnnConfig, {"arch": {"filters": 8, "kernel_size": 3, "conv_layers": 1,
+                                                  "dense_units": 32}, "fit": {"epochs": 3, "batch_size": 64}})
+    out = tmp_path_factory.mktemp("emd_cnn")
+    train_emd_cnn(cfg, (a, b, y), out_dir=out, verbose=0)
+    return out
+
+
+def _cfg(tmp: Path, loss: str, emd_path: Path | None, real: bool, regions: bool = False) -> TrainConfig:
+    return build_dataclass(TrainConfig, {
+        "seed": 5,
+        "losses": [loss],
+        "out_dir": str(tmp / "build" / "train"),
+        "export_dir": str(tmp / "build" / "export"),
+        "reports_dir": str(tmp / "reports"),
+        "data": {"n_samples": 600},
+        "fit": {"epochs": 2, "batch_size": 64, "learning_rate": 0.003, "patience": 2},
+        "emd_cnn": {"model_path": str(emd_path) if emd_path else None, "mse_weight_start": 1.0,
+                    "mse_decay_epochs": 1},
+        "regions": {"enabled": regions, "epochs": 1, "patience": 1},
+        "evaluation": {"n_displays": 1, "bit_exact_samples": 300, "use_real_vectors": real},
+        "progress": False,
+    }, source="test")
+
+
+def _check_outputs(tmp: Path, loss: str, summary: dict, regions: bool) -> None:
+    entry = summary["losses"][loss]
+    assert np.isfinite(entry["mean_emd_test"]) and entry["mean_emd_test"] > 0
+    assert entry["emd_test_q16"] <= entry["median_emd_test"] <= entry["emd_test_q84"]
+    assert summary["bit_exact_mismatches"] == 0
+    n_models = 4 if regions else 1   # global + one per region
+    assert summary["bit_exact_models"] == n_models
+    assert summary["bit_exact_samples"] >= n_models * 300 + summary["data"]["n_test"]
+    build = tmp / "build"
+    folders = [build / "train" / loss]
+    exports = ["global"]
+    if regions:
+        assert len(summary["regions"]) >= 3
+        for region in summary["regions"]:
+            row = summary["per_region"][loss][region]
+            assert np.isfinite(row["mean_emd_own"]) and np.isfinite(row["mean_emd_global"])
+            folders.append(build / "train" / loss / "regions" / region)
+            exports.append(region)
+    for folder in folders:
+        assert (folder / "encoder.weights.h5").is_file() and (folder / "model_config.yaml").is_file()
+    assert (build / "train" / loss / "training_curve.png").stat().st_size > 1000
+    assert (build / "train" / "resolved_config.yaml").is_file()
+    for region in exports:
+        exp = build / "export" / loss / region
+        assert (exp / "weights.json").is_file() and (exp / "init.yaml").is_file()
+        assert json.loads((exp / "weights.json").read_text())["region"] == region
+    rep = tmp / "reports"
+    on_disk = json.loads((rep / "summary.json").read_text())
+    assert on_disk["losses"][loss]["mean_emd_test"] == pytest.approx(entry["mean_emd_test"])
+    captions = json.loads((rep / "captions.json").read_text())
+    for png in captions:
+        assert (rep / png).is_file(), png
+
+
+def test_tiny_training_run_mse_with_regions(tmp_path: Path) -> None:
+    summary = run_training(_cfg(tmp_path, "mse", None, real=False, regions=True))
+    _check_outputs(tmp_path, "mse", summary, regions=True)
+    assert summary["real_vectors"].startswith("disabled")
+    assert (tmp_path / "reports" / "per_region_emd.png").is_file()
+
+
+def test_tiny_training_run_telescope(tmp_path: Path) -> None:
+    summary = run_training(_cfg(tmp_path, "telescope", None, real=False))
+    _check_outputs(tmp_path, "telescope", summary, regions=False)
+
+
+def test_tiny_training_run_emd_cnn(tmp_path: Path, tiny_emd_cnn: Path) -> None:
+    summary = run_training(_cfg(tmp_path, "emd_cnn", tiny_emd_cnn, real=False))
+    _check_outputs(tmp_path, "emd_cnn", summary, regions=False)
+    hist = json.loads((tmp_path / "build" / "train" / "emd_cnn" / "history.json").read_text())
+    # early stopping watches the pure EMD-CNN term, not the MSE-mixed loss
+    assert hist["monitor"] == "val_emd_cnn" and "emd_cnn" in hist["history"]
+
+
+def test_tiny_run_with_real_vectors_and_deployed_baseline(tmp_path: Path, shared: Path) -> None:
+    summary = run_training(_cfg(tmp_path, "telescope", None, real=True))
+    entry = summary["losses"]["telescope"]
+    assert entry["n_real"] == 3564 and np.isfinite(entry["mean_emd_real"])
+    assert np.isfinite(summary["deployed_mean_emd_real"]) and summary["deployed_mean_emd_real"] > 0
+    assert "ratio_emd_cnn_over_mse_real" not in summary  # one loss only: no ratios invented
+    # bit-exactness also ran on every real crossing
+    assert summary["bit_exact_samples"] >= 300 + summary["data"]["n_test"] + 3564
+    assert (tmp_path / "reports" / "emd_vs_occupancy_real.png").is_file()
+
+
+def test_missing_emd_cnn_model_is_a_clear_error(tmp_path: Path) -> None:
+    from econt.errors import StageError
+
+    cfg = _cfg(tmp_path, "emd_cnn", tmp_path / "nope", real=False)
+    with pytest.raises(StageError, match="EMD-CNN model not found"):
+        run_training(cfg)
+
+
+def test_explicit_missing_real_vectors_is_a_config_error(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "mse", None, real=True)
+    cfg = build_dataclass(TrainConfig, {**_plain(cfg), "evaluation": {**_plain(cfg)["evaluation"],
+                                                                        "real_vectors": str(tmp_path / "x.csv")}})
+    with pytest.raises(ConfigError, match="real_vectors"):
+        run_training(cfg)
+
+
+def _plain(cfg: TrainConfig) -> dict:
+    from econt.config import to_plain
+
+    return to_plain(cfg)
+
+
+def test_cli_rejects_bad_override(tmp_path: Path) -> None:
+    from econt.cli.main import main
+
+    assert main(["train", "--set", "fit.epochs=0"]) == 2
+    assert main(["train", "--set", "nonsense"]) == 2
+
+
+def test_load_train_config_overrides(tmp_path: Path) -> None:
+    from econt.train.stage import load_train_config
+
+    cfg = load_train_config("configs/train/quick.yaml", {"fit.epochs": 1, "losses": ["mse"]})
+    assert cfg.fit.epochs == 1 and cfg.losses == ("mse",)
+    with pytest.raises(ConfigError):
+        load_config(TrainConfig, tmp_path / "missing.yaml")
