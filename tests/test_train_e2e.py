@@ -49,6 +49,7 @@ def _cfg(tmp: Path, loss: str, emd_path: Path | None, real: bool, regions: bool 
         "export_dir": str(tmp / "build" / "export"),
         "reports_dir": str(tmp / "reports"),
         "data": {"n_samples": 600},
+        "model_overrides": {"decoder_output_activation": "relu"},
         "fit": {"epochs": 2, "batch_size": 64, "learning_rate": 0.003, "patience": 2},
         "emd_cnn": {"model_path": str(emd_path) if emd_path else None, "mse_weight_start": 1.0,
                     "mse_decay_epochs": 1},
