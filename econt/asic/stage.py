@@ -162,7 +162,13 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -
         "energy_per_inference_vectorless_nj": vect["total_w"] / rate_hz * 1e9,
         "inference_rate_mhz": pdk.inference_rate_mhz,
         "config_bits": int(design.manifest.get("config_bits", 0)),
-        "activity": {k: (str(v) if isinstance(v, Path) else v) for k, v in act_info.items()},
+        "activity": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in act_info.items()},
+                     "sta_input_bits_applied": int(meas.get("activity_ports_applied", 0)),
+                     "sta_instance_pins_applied": int(meas.get("activity_pins_applied", 0)),
+                     "sta_instance_pins_rejected": int(meas.get("activity_pins_rejected", 0)),
+                     "note": "OpenSTA propagates the measured input activities through the netlist; measured "
+                             "activities of sub-module ports are applied where the OpenSTA version accepts "
+                             "`set_power_activity -pins` (2.0.17 rejects them, so there only inputs are used)"},
         "reports": {"netlist": str(res.netlist), "synthesis_log": str(res.synth_log),
                     "timing": str(Path(meas["reports_dir"]) / "timing.rpt"),
                     "power_measured": str(Path(meas["reports_dir"]) / "power.rpt"),
