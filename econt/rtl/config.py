@@ -1,0 +1,63 @@
+"""``RtlConfig``: one generated design (``configs/rtl/*.yaml``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+from econt.config import load_config
+from econt.errors import ConfigError
+from econt.paths import repo_root
+
+MAX_PIPELINE_STAGES = 4
+
+
+@dataclass(frozen=True)
+class RtlConfig:
+    """What to generate.
+
+    ``pipeline_stages`` (1..4) = latency in clock cycles from ``in_valid`` to
+    ``out_valid``; the registers go, in this order of preference, at the output,
+    after the convolution, after the normalisation and at the input.
+    """
+
+    name: str = "econt_default"
+    model_config: str = "econt_default"       # configs/model/<name>.yaml (EncoderConfig)
+    tmr: Literal["none", "config", "full"] = "none"
+    weights: Literal["reconfigurable", "hardwired"] = "reconfigurable"
+    hardwired_weights: Optional[str] = None   # weights JSON (econt.export.save_weights_json) for 'hardwired'
+    pipeline_stages: int = 2
+    calq_bits: int = 22                       # calibrated charge width at the encoder input
+    clock_mhz: float = 40.0
+
+    def validate(self, source: str = "<RtlConfig>") -> None:
+        if not 1 <= self.pipeline_stages <= MAX_PIPELINE_STAGES:
+            raise ConfigError(f"{source}: field 'pipeline_stages' is {self.pipeline_stages}; "
+                              f"use 1..{MAX_PIPELINE_STAGES} (cycles of latency).")
+        if self.weights == "hardwired" and self.tmr == "config":
+            raise ConfigError(f"{source}: field 'tmr' is 'config' but weights are 'hardwired' (no configuration "
+                              "registers to triplicate). Use tmr: none or full, or weights: reconfigurable.")
+        if self.weights == "hardwired" and not self.hardwired_weights:
+            raise ConfigError(f"{source}: field 'hardwired_weights' is required when weights: hardwired "
+                              "(path of a weights JSON written by the export stage).")
+        if not 8 <= self.calq_bits <= 32:
+            raise ConfigError(f"{source}: field 'calq_bits' is {self.calq_bits}; use 8..32.")
+        if not self.name.replace("_", "").isalnum():
+            raise ConfigError(f"{source}: field 'name' is {self.name!r}; use letters, digits and '_' only "
+                              "(it names the design folder).")
+
+
+def rtl_config_path(name_or_path: str | Path) -> Path:
+    """``configs/rtl/<name>.yaml`` for a bare name, else the path as given."""
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml"):
+        p = p.with_suffix(".yaml")
+    if not p.is_file() and not p.is_absolute():
+        cand = repo_root() / "configs" / "rtl" / p.name
+        if cand.is_file():
+            return cand
+    return p
+
+
+def load_rtl_config(path: str | Path, overrides: dict | None = None) -> RtlConfig:
+    return load_config(RtlConfig, rtl_config_path(path), overrides)

@@ -1,0 +1,91 @@
+"""cocotb test run by :mod:`econt.verify.sim` (not collected by pytest).
+
+It executes a *plan* (JSON, path in ``ECONT_SIM_PLAN``): reset, then phases of
+``load`` (write a register image byte by byte through the design's register port)
+and ``stream`` (the HDL test bench streams samples ``first .. first+count-1`` from
+its preloaded stimulus memory back to back, one per clock, and writes every output
+to a file). During a stream, ``upsets`` flip single flip-flops of the design (deposit
+on the register copies) at given cycles; for unprotected registers a ``restore``
+event flips the bit back later (the system's periodic reload). Python compares all
+outputs with the golden model after the simulation.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import cocotb
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+
+
+def _handle(dut, path: str):
+    h = dut
+    for part in path.split("."):
+        h = getattr(h, part)
+    return h
+
+
+def _flip(dut, path: str, bit: int) -> None:
+    h = _handle(dut, path)
+    val = int(h.value.to_unsigned())
+    h.value = val ^ (1 << bit)
+
+
+async def _load(dut, writes: list[list[int]]) -> None:
+    await FallingEdge(dut.clk)
+    dut.cfg_we.value = 1
+    for blk, byt, val in writes:
+        dut.cfg_block.value = blk
+        dut.cfg_byte.value = byt
+        dut.cfg_wdata.value = val
+        await FallingEdge(dut.clk)
+    dut.cfg_we.value = 0
+
+
+async def _stream(dut, first: int, count: int, events: list[dict]) -> list[dict]:
+    await FallingEdge(dut.clk)
+    dut.stream_first.value = first
+    dut.stream_count.value = count
+    dut.start_req.value = 1
+    await FallingEdge(dut.clk)
+    dut.start_req.value = 0
+    # cycle 0 = the first falling edge after streaming began
+    done = []
+    now = 0
+    for ev in sorted(events, key=lambda e: (e["cycle"], e.get("restore", False))):
+        if ev["cycle"] > now:
+            await ClockCycles(dut.clk, ev["cycle"] - now, rising=False)
+            now = ev["cycle"]
+        _flip(dut, ev["path"], ev["bit"])
+        done.append(ev)
+    if int(dut.busy.value):
+        await FallingEdge(dut.busy)
+    return done
+
+
+@cocotb.test()
+async def run_plan(dut) -> None:
+    plan = json.loads(open(os.environ["ECONT_SIM_PLAN"]).read())
+    dut.start_req.value = 0
+    dut.stream_first.value = 0
+    dut.stream_count.value = 0
+    if plan.get("has_cfg_port", True):
+        dut.cfg_we.value = 0
+        dut.cfg_block.value = 0
+        dut.cfg_byte.value = 0
+        dut.cfg_wdata.value = 0
+    dut.rst_n.value = 0
+    await ClockCycles(dut.clk, 3)
+    dut.rst_n.value = 1
+    await RisingEdge(dut.clk)
+    log = []
+    for phase in plan["phases"]:
+        if phase["kind"] == "load":
+            await _load(dut, phase["writes"])
+        elif phase["kind"] == "stream":
+            log += await _stream(dut, phase["first"], phase["count"], phase.get("events", []))
+        else:  # pragma: no cover - the plan is written by econt.verify.sim
+            raise ValueError(f"unknown phase {phase['kind']}")
+    await ClockCycles(dut.clk, 2)
+    with open(plan["event_log"], "w") as fh:
+        json.dump(log, fh)
