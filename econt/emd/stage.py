@@ -36,7 +36,6 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "pairs.test_pairs": 3000,
     "pairs.ae.snapshot_steps": [0, 30, 100, 400],
     "fit.epochs": 4,
-    "out_dir": "build/emd/cnn_quick",
 }
 
 
