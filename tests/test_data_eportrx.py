@@ -15,11 +15,12 @@ from econt.errors import ConfigError, DataError
 # ---------------------------------------------------------------------------------------
 # Independent reference written out in the test: bit strings, as the emulator's
 # splitEportRXData / encode.decode describe them (no call into econt.data).
-def _ref_codes(word: int) -> list[int]:
+def _ref_codes(word: int, order: str = "msb_first") -> list[int]:
     bits = format(word, "032b")          # bits[0] is bit 31
     assert len(bits) == 32
     data = bits[4:]                      # drop the 4-bit header (bits 31..28)
-    return [int(data[7 * j:7 * j + 7], 2) for j in range(4)]
+    codes = [int(data[7 * j:7 * j + 7], 2) for j in range(4)]
+    return codes if order == "msb_first" else codes[::-1]
 
 
 def _ref_decode(code: int, dropped: int) -> int:
@@ -67,21 +68,41 @@ def test_first_three_crossings_all_cells(shared):
     cfg_path = shared / "econt-vectors" / "AE_8x8_c8_S2_ele_qkeras" / "init.yaml"
     cfg = input_config_from_init_yaml(cfg_path)
     assert cfg.high_density and cfg.calibration == (2048,) * 48
+    # this init.yaml (Algorithm schema) comes from the emulator generation that splits LSB first
+    assert cfg.cell_order_in_word == "lsb_first"
     mux = [int(line.split(":")[1]) for line in cfg_path.read_text().split("Mux:")[1].strip().splitlines()[:48]]
     assert list(cfg.mux) == mux
     calq = words_to_calq(words, cfg)
     for r, row in enumerate(rows):
-        mux_in = [c for w in row for c in _ref_codes(w)]
+        mux_in = [c for w in row for c in _ref_codes(w, "lsb_first")]
         mux_out = [mux_in[mux[i]] for i in range(48)]
         expected = [(_ref_decode(c, 3) * 2048) >> 11 for c in mux_out]
         assert calq[r].tolist() == expected, f"crossing {r}"
-    # crossing 0, output 0 = Mux_in[5] = code 13 -> 108; output 3 = Mux_in[1] = code 23 -> 248
-    assert calq[0, 0] == 108 and calq[0, 3] == 248
+    # crossing 0, output 0 = Mux_in[5] (word 1, bits 13..7 LSB first) = code 6 -> 52;
+    # output 3 = Mux_in[1] (word 0, bits 13..7) = code 23 -> 248
+    assert calq[0, 0] == 52 and calq[0, 3] == 248
     # and through the file reader
     ds = read_eportrx_csv(shared / "econt-vectors" / "testInput.csv", cfg)
     assert len(ds) == 3564
     assert np.array_equal(ds.charges[:3], calq.astype(float))
     assert ds.meta["header"][:2].tolist() == [0x9, 0xA]
+
+
+def test_in_word_order_per_schema(shared):
+    """The two shared configurations (two emulator generations, opposite in-word orders, mux tables
+    that differ by the in-word reversal) decode testInput.csv to the same CALQ."""
+    a = input_config_from_init_yaml(shared / "econt-vectors" / "AE" / "init.yaml")
+    b = input_config_from_init_yaml(shared / "econt-vectors" / "AE_8x8_c8_S2_ele_qkeras" / "init.yaml")
+    assert (a.cell_order_in_word, b.cell_order_in_word) == ("msb_first", "lsb_first")
+    assert tuple(4 * (m // 4) + 3 - m % 4 for m in b.mux) == a.mux
+    words = np.array(_rows(shared, n=50), dtype=np.int64)
+    assert np.array_equal(words_to_calq(words, a), words_to_calq(words, b))
+    forced = input_config_from_init_yaml(shared / "econt-vectors" / "AE" / "init.yaml", cell_order_in_word="lsb_first")
+    assert not np.array_equal(words_to_calq(words, forced), words_to_calq(words, a))
+    # word 0 of crossing 0 = 0x9145CB96: LSB first the cells are bits 6..0, 13..7, 20..14, 27..21
+    assert decode_words(words[:1], "lsb_first")[0, :4].tolist() == [22, 23, 23, 10]
+    with pytest.raises(ConfigError, match="cell_order_in_word"):
+        EcontInputConfig(cell_order_in_word="middle")  # type: ignore[arg-type]
 
 
 def test_module_sums_match_emulator_output(shared):

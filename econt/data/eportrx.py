@@ -3,8 +3,15 @@
 Specification: cmantill/ECONT_Emulator ``ASICBlocks/`` (read as a spec, not copied):
 
 1. Word layout — ``LoadData_ePortRX.splitEportRXData``: each of the 12 words of a
-   bunch crossing carries 4 trigger cells of 7 bits; trigger cell ``4k+j`` of word ``k``
-   is bits ``27-7j .. 21-7j`` (j = 0: bits 27..21, j = 3: bits 6..0). Bits 31..28 are the
+   bunch crossing carries 4 trigger cells of 7 bits. The in-word order differs between
+   emulator generations (``EcontInputConfig.cell_order_in_word``): ``"msb_first"`` — trigger
+   cell ``4k+j`` of word ``k`` is bits ``27-7j .. 21-7j`` (j = 0: bits 27..21, j = 3: bits 6..0),
+   the older loader; ``"lsb_first"`` — cell ``4k+j`` is bits ``7j+6 .. 7j`` (j = 0: bits 6..0),
+   the later loader. The shared vectors were made with both: ``AE/init.yaml`` (``ConfigAlgo``
+   schema) is msb_first, ``AE_8x8_c8_S2_ele_qkeras/init.yaml`` (``Algorithm`` schema) is
+   lsb_first; their mux tables differ exactly by the within-word reversal, and with these orders
+   the kit reproduces every output word of both (``econt conformance run``).
+   :func:`input_config_from_init_yaml` picks the order from the schema. Bits 31..28 are the
    4-bit header (0xA, and 0x9 on the first crossing, in ``testInput.csv``; 0 in the
    decimal ``ePortRX_example_10kBX.csv``); the emulator's loader strips it before the split.
 2. Mux — ``MuxFixCalib.Mux``: ``Mux_out[i] = Mux_in[mux[i]]``, ``mux`` from the
@@ -45,13 +52,18 @@ UNIT_CALIBRATION = 2048
 ALLOWED_HEADERS: frozenset[int] = frozenset({0x0, 0x9, 0xA})
 
 
+CellOrder = Literal["msb_first", "lsb_first"]
+
+
 @dataclass(frozen=True)
 class EcontInputConfig:
-    """Input-block registers: mux select (48), calibration (48, 12-bit, 2048 = 1.0), density."""
+    """Input-block registers: mux select (48), calibration (48, 12-bit, 2048 = 1.0), density;
+    plus the ePortRX in-word trigger-cell order of the emulator generation (module docstring)."""
 
     mux: tuple[int, ...] = DEFAULT_MUX
     calibration: tuple[int, ...] = (UNIT_CALIBRATION,) * 48
     high_density: bool = False
+    cell_order_in_word: CellOrder = "msb_first"
 
     def __post_init__(self) -> None:
         self.validate("EcontInputConfig")
@@ -62,6 +74,9 @@ class EcontInputConfig:
         if len(self.calibration) != 48 or any((not isinstance(c, (int, np.integer))) or c < 0 or c > 4095
                                               for c in self.calibration):
             raise ConfigError(f"{source}: calibration must be 48 integers in 0..4095 (12-bit, 2048 = 1.0).")
+        if self.cell_order_in_word not in ("msb_first", "lsb_first"):
+            raise ConfigError(f"{source}: cell_order_in_word must be 'msb_first' or 'lsb_first', "
+                              f"got {self.cell_order_in_word!r}.")
 
     @property
     def drop_bits(self) -> int:
@@ -91,11 +106,14 @@ def _indexed_block(doc: dict, key: str, path: Path) -> tuple[int, ...] | None:
     return tuple(vals)
 
 
-def input_config_from_init_yaml(path: str | Path) -> EcontInputConfig:
+def input_config_from_init_yaml(path: str | Path,
+                                cell_order_in_word: CellOrder | Literal["auto"] = "auto") -> EcontInputConfig:
     """Mux, calibration and density from an ECON-T ``init.yaml`` (missing blocks → defaults).
 
     Density: ``Algorithm.Global.density`` or ``ConfigAlgo.Global.alg_high_density``
     (1 = high-density module, 3 dropped bits), the two spellings used by the shared files.
+    ``cell_order_in_word="auto"``: ``"lsb_first"`` for the ``Algorithm`` schema, ``"msb_first"``
+    for ``ConfigAlgo`` or neither (module docstring); pass an order to override.
     """
     path = Path(path)
     if not path.is_file():
@@ -115,8 +133,15 @@ def input_config_from_init_yaml(path: str | Path) -> EcontInputConfig:
             density = g[key]
             if density not in (0, 1):
                 raise ConfigError(f"{path}: '{block}.Global.{key}' must be 0 or 1, got {density!r}.")
+    if cell_order_in_word == "auto":
+        order: CellOrder = "lsb_first" if "Algorithm" in doc else "msb_first"
+    elif cell_order_in_word in ("msb_first", "lsb_first"):
+        order = cell_order_in_word
+    else:
+        raise ConfigError(f"{path}: cell_order_in_word must be 'auto', 'msb_first' or 'lsb_first', "
+                          f"got {cell_order_in_word!r}.")
     cfg = EcontInputConfig(mux=tuple(int(m) for m in mux), calibration=tuple(int(c) for c in cal),
-                           high_density=bool(density))
+                           high_density=bool(density), cell_order_in_word=order)
     cfg.validate(str(path))
     return cfg
 
@@ -126,15 +151,18 @@ def word_headers(words: np.ndarray) -> np.ndarray:
     return (np.asarray(words, dtype=np.int64) >> 28) & 0xF
 
 
-def decode_words(words: np.ndarray) -> np.ndarray:
+def decode_words(words: np.ndarray, cell_order_in_word: CellOrder = "msb_first") -> np.ndarray:
     """``(N, 12)`` 32-bit words → ``(N, 48)`` 7-bit codes in mux-input order (header ignored)."""
     w = np.asarray(words, dtype=np.int64)
     if w.ndim != 2 or w.shape[1] != N_WORDS:
         raise DataError(f"decode_words: expected words of shape (N, 12), got {w.shape}.")
     if w.size and (w.min() < 0 or w.max() > 0xFFFFFFFF):
         raise DataError("decode_words: words must be 32-bit unsigned integers.")
+    if cell_order_in_word not in ("msb_first", "lsb_first"):
+        raise DataError(f"decode_words: cell_order_in_word must be 'msb_first' or 'lsb_first', got {cell_order_in_word!r}.")
     data = w & 0x0FFFFFFF
-    codes = np.stack([(data >> 21) & 0x7F, (data >> 14) & 0x7F, (data >> 7) & 0x7F, data & 0x7F], axis=-1)
+    shifts = (21, 14, 7, 0) if cell_order_in_word == "msb_first" else (0, 7, 14, 21)
+    codes = np.stack([(data >> s) & 0x7F for s in shifts], axis=-1)
     return codes.reshape(w.shape[0], 48)
 
 
@@ -157,8 +185,8 @@ def apply_calibration(f2f: np.ndarray, calibration: tuple[int, ...] | np.ndarray
 def words_to_calq(words: np.ndarray, config: EcontInputConfig | None = None) -> np.ndarray:
     """Full input chain: split → mux → float-to-fixed → calibration; int64 (N, 48)."""
     cfg = config or EcontInputConfig()
-    return apply_calibration(float_to_fixed(apply_mux(decode_words(words), cfg.mux), cfg.high_density),
-                             cfg.calibration)
+    return apply_calibration(float_to_fixed(apply_mux(decode_words(words, cfg.cell_order_in_word), cfg.mux),
+                                            cfg.high_density), cfg.calibration)
 
 
 _HEX_RE = re.compile(r"^(0[xX])?[0-9a-fA-F]{1,8}$")

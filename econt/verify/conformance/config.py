@@ -65,17 +65,12 @@ class EcontChipConfig:
     def algorithm_name(self) -> str:
         return ALGORITHMS.get(self.algorithm_select, f"unknown ({self.algorithm_select})")
 
-    @property
-    def mux_for_msb_first_split(self) -> tuple[int, ...]:
-        """Mux to use after ``econt.data.eportrx.decode_words`` (which splits MSB first)."""
-        return self.mux if self.cell_order == "msb_first" else reverse_in_word(self.mux)
-
     def input_config(self) -> Any:
-        """``econt.data.eportrx.EcontInputConfig`` equivalent to this chip's input block."""
+        """``econt.data.eportrx.EcontInputConfig`` of this chip's input block (incl. in-word order)."""
         from econt.data.eportrx import EcontInputConfig
 
-        return EcontInputConfig(mux=self.mux_for_msb_first_split, calibration=self.calibration,
-                                high_density=self.high_density)
+        return EcontInputConfig(mux=self.mux, calibration=self.calibration, high_density=self.high_density,
+                                cell_order_in_word=self.cell_order)
 
     def summary(self) -> dict[str, Any]:
         w = self.weights
@@ -181,9 +176,9 @@ def load_chip_config(path: str | Path, n_etx: Optional[int] = None,
         raise ConfigError(f"{path}: number of eTx links must be 1..{MAX_ETX}, got {links}.")
     if "Encoder" not in doc:
         raise ConfigError(f"{path}: no 'Encoder' section (the 12 I2C weight blocks of the autoencoder).")
-    inp = input_config_from_init_yaml(path)
+    inp = input_config_from_init_yaml(path, cell_order_in_word=cell_order or order)
     weights = from_i2c_image(path)
     return EcontChipConfig(source=str(path), schema=schema, algorithm_select=select,
                            high_density=bool(inp.high_density), mux=tuple(inp.mux),
                            calibration=tuple(inp.calibration), formatter_mask=mask, n_etx=int(links),
-                           cell_order=cell_order or order, weights=weights, extra_registers=extra)
+                           cell_order=inp.cell_order_in_word, weights=weights, extra_registers=extra)

@@ -4,8 +4,8 @@ generated RTL in Icarus; the deployed autoencoder's EMD on the same crossings.
 
 Chain (each stage through its owner's public API):
 
-1. decode — ``econt.data.eportrx.words_to_calq`` with the chip's mux (in-word order folded into
-   the mux, :mod:`.config`), float-to-fixed and calibration → CALQ in the chip's mux-output order;
+1. decode — ``econt.data.eportrx.words_to_calq`` with the chip's in-word cell order, mux,
+   float-to-fixed and calibration (:mod:`.config`) → CALQ in the chip's mux-output order;
 2. encoder — ``econt.model.integer.IntegerEncoder(weights, arithmetic="chip")
    .encode_calq(calq, calq_order="chip")``: hardware normalisation (MSB of the module sum),
    8x8 raster placement, conv/dense with the chip's truncating arithmetic, 9-bit latents and
