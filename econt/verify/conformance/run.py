@@ -244,29 +244,38 @@ def i2c_check(case: ConformanceCase) -> dict[str, Any]:
             "differences": cmp["differences"][:10]}
 
 
-def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_config: str = "econt_default"
-               ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Latents and module sum from the generated RTL simulated in Icarus (weights over its register port)."""
+def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_config: str = "econt_default",
+               weights_mode: str = "hardwired") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Latents and module sum from the generated RTL (chip arithmetic) simulated in Icarus.
+
+    ``weights_mode="hardwired"``: the init.yaml weights are generated into the design as constants
+    (fast: no register traffic). ``"registers"``: the reconfigurable design, loaded with the
+    init.yaml weights through its I2C-mapped register port before streaming (slow in Icarus: every
+    byte write re-evaluates the whole combinational datapath).
+    """
     from econt.model.integer import chip_calq_to_cells
     from econt.rtl.config import load_rtl_config, rtl_config_path
     from econt.rtl.generator import generate_design
     from econt.verify.sim import StreamChunk, simulate
 
-    cfg = load_rtl_config(rtl_config_path(rtl_config))
-    design = generate_design(cfg, work / "design")
+    if weights_mode not in ("hardwired", "registers"):
+        raise StageError(f"weights_mode must be 'hardwired' or 'registers', got {weights_mode!r}.")
+    overrides: dict[str, Any] = {"arithmetic": "chip"}
+    if weights_mode == "hardwired":
+        from econt.export import save_weights_json
+
+        wfile = save_weights_json(chip.weights, Path(work) / "init_weights.json")
+        overrides.update({"weights": "hardwired", "hardwired_weights": str(wfile)})
+    cfg = load_rtl_config(rtl_config_path(rtl_config), overrides=overrides)
+    design = generate_design(cfg, work / f"design_{weights_mode}")
     calq_cells = chip_calq_to_cells(np.asarray(calq_chip, np.int64))
     t0 = time.perf_counter()
 
-    def golden(weights: Any, calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from econt.model.integer import IntegerEncoder
-        return IntegerEncoder(weights, arithmetic=design.manifest.get("arch", {}).get("arithmetic", "qkeras")
-                              ).encode_calq(calq)
-
-    res = simulate(design, [chip.weights], [StreamChunk(0, calq_cells, label="conformance")], work / "sim",
-                   golden=golden)
-    info = {"design": str(design.path), "rtl_config": rtl_config,
-            "arithmetic": design.manifest.get("arch", {}).get("arithmetic", "qkeras"),
-            "rtl_vs_its_golden_mismatches": int(res.mismatches), "wall_seconds": round(time.perf_counter() - t0, 2),
+    # the simulator's own golden check uses the design's arithmetic (chip) on the same cells
+    res = simulate(design, [chip.weights], [StreamChunk(0, calq_cells, label="conformance")],
+                   work / f"sim_{weights_mode}")
+    info = {"design": str(design.path), "rtl_config": rtl_config, "arithmetic": "chip", "weights_mode": weights_mode,
+            "rtl_vs_golden_value_mismatches": int(res.mismatches), "sim_wall_seconds": round(time.perf_counter() - t0, 2),
             "formatter": "python (econt.verify.conformance.formatter); the design stops at latents + module sum"}
     return np.asarray(res.outputs_latent, np.int64), np.asarray(res.outputs_modsum, np.int64), info
 
@@ -307,7 +316,7 @@ def emd_baseline(case: ConformanceCase, chip: EcontChipConfig, calq_chip: np.nda
 
 
 def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, emd: bool = True,
-             work: Optional[Path] = None, max_report: int = 20) -> dict[str, Any]:
+             work: Optional[Path] = None, max_report: int = 20, rtl_weights: str = "hardwired") -> dict[str, Any]:
     t0 = time.perf_counter()
     chip = load_chip_config(case.init_yaml)
     if chip.algorithm_select != 4:
@@ -325,7 +334,7 @@ def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, e
     res["i2c"] = i2c_check(case)
     if rtl:
         work = work or work_dir("conformance", case.name)
-        lat, ms, info = rtl_encode(chip, trace.calq, work)
+        lat, ms, info = rtl_encode(chip, trace.calq, work, weights_mode=rtl_weights)
         rtl_trace = ChainTrace(trace.calq, trace.bx_cnt, ms, lat,
                                format_frames(trace.bx_cnt, ms, lat, chip.formatter_mask, chip.n_etx))
         r = compare(expected, rtl_trace, chip, inputs, max_report)
@@ -371,8 +380,8 @@ def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
         }
         if "rtl" in r:
             entry["rtl"] = {k: r["rtl"][k] for k in ("words_compared", "words_matching", "crossings_matching",
-                                                     "first_divergent_stage", "arithmetic", "latents_equal_golden",
-                                                     "formatter")}
+                                                     "first_divergent_stage", "arithmetic", "weights_mode",
+                                                     "latents_equal_golden", "sim_wall_seconds", "formatter")}
         if "emd" in r:
             entry["emd"] = r["emd"]
         summary["configs"][case.name] = entry
