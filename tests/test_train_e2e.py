@@ -54,7 +54,7 @@ def _cfg(tmp: Path, loss: str, emd_path: Path | None, real: bool, regions: bool 
         "emd_cnn": {"model_path": str(emd_path) if emd_path else None, "mse_weight_start": 1.0,
                     "mse_decay_epochs": 1},
         "regions": {"enabled": regions, "epochs": 1, "patience": 1},
-        "evaluation": {"n_displays": 1, "bit_exact_samples": 300, "use_real_vectors": real},
+        "evaluation": {"n_displays": 1, "bit_exact_samples": 300, "bit_exact_samples_region": 300, "use_real_vectors": real},
         "progress": False,
     }, source="test")
 

@@ -76,6 +76,8 @@ class EvalSection:
     #: samples for the integer-model vs QKeras bit-exactness check (drawn from the data, then
     #: extended by random module sums up to this count).
     bit_exact_samples: int = 100000
+    #: the same for each per-region weight set (the arithmetic is identical; fewer stress samples).
+    bit_exact_samples_region: int = 20000
     #: EMD worker processes.
     workers: int = 2
 
@@ -136,8 +138,9 @@ class TrainConfig:
                                   "listed before 'emd_cnn' in 'losses' (or be null).")
         if self.regions.epochs < 1 or self.regions.learning_rate <= 0 or self.regions.patience < 1:
             raise ConfigError(f"{source}: section 'regions' needs epochs ≥ 1, learning_rate > 0, patience ≥ 1.")
-        if self.evaluation.bit_exact_samples < 1:
-            raise ConfigError(f"{source}: field 'evaluation.bit_exact_samples' must be ≥ 1.")
+        if self.evaluation.bit_exact_samples < 1 or self.evaluation.bit_exact_samples_region < 1:
+            raise ConfigError(f"{source}: fields 'evaluation.bit_exact_samples' and "
+                              "'evaluation.bit_exact_samples_region' must be ≥ 1.")
         if self.evaluation.workers < 1:
             raise ConfigError(f"{source}: field 'evaluation.workers' must be ≥ 1.")
 

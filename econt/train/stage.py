@@ -431,7 +431,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
                 own, _, _ = _eval(ae_r, te, workers)
                 glob, _, _ = _eval(global_ae, te, workers)
                 mm, ns = bit_exact_check(ae_r.get_layer("encoder"), enc_cfg, [te.charges],
-                                         cfg.evaluation.bit_exact_samples, cfg.seed + 1)
+                                         cfg.evaluation.bit_exact_samples_region, cfg.seed + 1)
                 mismatches_total += mm
                 bit_samples += ns
                 bit_models += 1
