@@ -160,3 +160,16 @@ def test_cli_import(shared: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["conformance", "import", str(shared / "econt-vectors" / "AE" / "init.yaml")]) == 0
     out = capsys.readouterr().out
     assert "autoencoder" in out and "eTx links          : 5" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CONFIGS)
+def test_rtl_conformance_first_200(shared: Path, name: str, full: bool, tmp_path: Path) -> None:
+    """The generated RTL (chip arithmetic, init.yaml weights) in Icarus + the Python formatter
+    reproduce the emulator's words; the full orbit with ECONT_FULL=1."""
+    (case,) = shared_cases((name,))
+    r = run_case(case, n=None if full else 200, rtl=True, emd=False, work=tmp_path)
+    rtl = r["rtl"]
+    assert rtl["arithmetic"] == "chip" and rtl["rtl_vs_golden_value_mismatches"] == 0
+    assert rtl["latents_equal_golden"] == r["crossings"]
+    assert rtl["words_matching"] == rtl["words_compared"] == 13 * r["crossings"], rtl["mismatches"][:5]

@@ -78,7 +78,8 @@ def _print_summary(summary: dict) -> None:
         if "emd" in c and c["emd"].get("available"):
             e = c["emd"]
             print(f"  EMD (decoder.hdf5): chip latents mean {e['chip']['emd_mean']:.3f}, "
-                  f"deployed model mean {e['model']['emd_mean']:.3f} over {e['crossings']} crossings")
+                  f"deployed model mean {e['model']['emd_mean']:.3f}, flat-map reference "
+                  f"{e['flat_map']['emd_mean']:.3f} over {e['crossings']} crossings")
 
 
 def _run(args: argparse.Namespace) -> int:

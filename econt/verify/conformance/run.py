@@ -303,7 +303,11 @@ def emd_baseline(case: ConformanceCase, chip: EcontChipConfig, calq_chip: np.nda
     keras_w = from_i2c_image(case.init_yaml, dense_order="keras")
     lat_model, _ = IntegerEncoder(keras_w, arithmetic="chip").encode_calq(np.asarray(calq_chip, np.int64),
                                                                          calq_order="chip")
-    out: dict[str, Any] = {"available": True, "crossings": int(len(calq_chip))}
+    out: dict[str, Any] = {"available": True, "crossings": int(len(calq_chip)),
+                           "note": "input = decoded CALQ in cell order (empty cells decode to 4, not 0); "
+                                   "flat_map = EMD(input, uniform 48-cell map) as the no-information reference"}
+    flat = emd_batch(cells_in, np.ones_like(cells_in), workers=2)
+    out["flat_map"] = {"emd_mean": float(np.nanmean(flat)), "emd_median": float(np.nanmedian(flat))}
     scale = float(1 << cfg.latent_frac)
     for label, lat in (("chip", latents_chip), ("model", lat_model)):
         rec = np.asarray(decoder.predict(np.asarray(lat, np.float64) / scale, verbose=0, batch_size=1024), np.float64)
