@@ -15,11 +15,12 @@ Empty-vector convention
 
 Speed
     ``ot.emd2`` spends most of its ~100-200 µs per pair in Python bookkeeping (backend
-    dispatch, marginal checks, dual centring). :func:`emd_batch` calls POT's C++
-    network simplex (``ot.lp.emd_wrap.emd_c``) directly on each pair's non-zero bins
-    only (typical occupancy is well below 48, so the sub-problems are small), and
-    spreads chunks of pairs over a process pool. The result is the same optimum as
-    ``ot.emd2``; the tests check agreement to 1e-9.
+    dispatch, marginal checks, dual centring). :func:`emd_batch` normalises whole
+    chunks with numpy, cancels the mass both vectors share in the same cell (it never moves
+    under a metric ground cost), drops the zero bins that remain, calls POT's C++ network
+    simplex (``ot.lp.emd_wrap.emd_c``) directly on that small sub-problem, and spreads
+    chunks of pairs over a process pool. The result is the same optimum as ``ot.emd2``;
+    the tests check agreement to 1e-9.
 """
 from __future__ import annotations
 
@@ -74,23 +75,40 @@ def _check_pairs(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """EMD for each row pair of already-validated (n, 48) arrays, in this process."""
+    """EMD for each row pair of already-validated (n, 48) arrays, in this process.
+
+    Mass that both distributions hold in the same cell never moves in an optimal plan when
+    the ground cost is a metric (triangle inequality), so it is cancelled first: the solver
+    only sees the residual surplus cells against the residual deficit cells (disjoint, at
+    most 48 together), typically a quarter of the full 48x48 problem. The optimum is the
+    same; the tests check it against ``ot.emd2`` and an independent LP.
+    """
     emd_c = _emd_solver()
     M = ground_distance()
-    out = np.full(A.shape[0], np.nan)
-    sa = A.sum(axis=1)
-    sb = B.sum(axis=1)
-    for i in range(A.shape[0]):
-        if sa[i] <= 0.0 or sb[i] <= 0.0:
-            continue  # empty input or output: NaN by convention (module docstring)
-        a = A[i] / sa[i]
-        b = B[i] / sb[i]
-        # Same rescaling ot.emd2 applies, so both see bit-identical marginals.
-        b = b * (a.sum() / b.sum())
-        ia = np.flatnonzero(a)
-        ib = np.flatnonzero(b)
+    n = A.shape[0]
+    out = np.full(n, np.nan)
+    sa = A.sum(axis=1, keepdims=True)
+    sb = B.sum(axis=1, keepdims=True)
+    ok = (sa[:, 0] > 0.0) & (sb[:, 0] > 0.0)  # empty input or output: NaN (module docstring)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_all = A / sa
+        b_all = B / sb
+        # same rescaling ot.emd2 applies to the second marginal
+        b_all = b_all * (a_all.sum(axis=1, keepdims=True) / b_all.sum(axis=1, keepdims=True))
+    shared = np.minimum(a_all, b_all)
+    ra_all = a_all - shared
+    rb_all = b_all - shared
+    for i in np.flatnonzero(ok):
+        ia = np.flatnonzero(ra_all[i] > 0.0)
+        ib = np.flatnonzero(rb_all[i] > 0.0)
+        if ia.size == 0 or ib.size == 0:
+            out[i] = 0.0  # identical distributions (up to rounding)
+            continue
+        ra = ra_all[i, ia]
+        rb = rb_all[i, ib]
+        rb = rb * (ra.sum() / rb.sum())  # the solver needs exactly balanced marginals
         sub = np.ascontiguousarray(M[ia[:, None], ib])  # the C++ solver requires C order
-        _, cost, _, _, code = emd_c(a[ia], b[ib], sub, MAX_ITER, 1, None, None)
+        _, cost, _, _, code = emd_c(ra, rb, sub, MAX_ITER, 1, None, None)
         if code != 1:  # 1 == OPTIMAL in POT's result codes
             raise RuntimeError(f"network simplex did not reach the optimum on pair {i} (POT result code {code})")
         out[i] = cost
