@@ -40,10 +40,11 @@ def tiny(tmp_path_factory):
     old = os.environ.get("ECONT_BUILD")
     os.environ["ECONT_BUILD"] = str(build)
     try:
-        cfg = load_emd_config(None, {**TINY, "out_dir": str(build / "cnn")})
+        cfg = load_emd_config(None, TINY)  # model goes to $ECONT_BUILD/emd/cnn
         sets = build_pairs(cfg.pairs, cfg.seed, verbose=False)
         tr, va = sets["train"], sets["val"]
         model, meta = train_emd_cnn(cfg, (tr.a, tr.b, tr.emd), (va.a, va.b, va.emd), out_dir=cfg.resolved_out_dir(), verbose=0)
+        assert cfg.resolved_out_dir() == build / "emd" / "cnn"
         yield {"cfg": cfg, "sets": sets, "model": model, "meta": meta, "build": build}
     finally:
         if old is None:
@@ -142,3 +143,27 @@ def test_errors_name_the_fix(tmp_path):
     bad.write_text("pairs:\n  mode: both\n")
     with pytest.raises(ConfigError, match="pairs.mode"):
         load_emd_config(bad)
+
+
+def test_run_stage_writes_summary_and_reuses(tmp_path, monkeypatch):
+    """The make-all entry on a tiny config: summary keys, then a second run reuses the model."""
+    monkeypatch.setenv("ECONT_BUILD", str(tmp_path / "build"))
+    monkeypatch.setenv("ECONT_REPORTS", str(tmp_path / "reports"))
+    from econt.emd.stage import run_stage
+
+    cfg_file = tmp_path / "emd.yaml"
+    cfg_file.write_text(
+        "pairs:\n  n_events: 600\n  train_pairs: 1500\n  val_pairs: 200\n  test_pairs: 200\n"
+        "  ae:\n    snapshot_steps: [0, 20]\nfit:\n  epochs: 1\n  batch_size: 128\n"
+    )
+    first = run_stage(config=cfg_file, verbose=0)
+    saved = json.loads((tmp_path / "reports" / "emd" / "summary.json").read_text())
+    for key in ("cnn_rel_err_mean", "cnn_rel_err_std", "cnn_pairs_per_s", "peers"):
+        assert key in saved
+    assert np.isfinite(saved["cnn_rel_err_std"]) and saved["cnn_pairs_per_s"] > 0
+    assert "synthetic_ae" in saved["peers"]["kit"]
+    assert (tmp_path / "reports" / "emd" / "cnn_calibration.png").is_file()
+    assert first["cnn_reused"] is False
+    second = run_stage(config=cfg_file, verbose=0)
+    assert second["cnn_reused"] is True
+    assert second["cnn_rel_err_std"] == pytest.approx(first["cnn_rel_err_std"], rel=1e-6)

@@ -104,12 +104,19 @@ class EmdCnnConfig:
     arch: ArchConfig = field(default_factory=ArchConfig)
     fit: FitConfig = field(default_factory=FitConfig)
     pairs: PairsConfig = field(default_factory=PairsConfig)
-    #: where `econt emd train` writes the model folder (relative paths: to the repo root)
-    out_dir: str = "build/emd/cnn"
+    #: model folder; null = ``build/emd/cnn`` (under $ECONT_BUILD if set); relative paths
+    #: are taken from the repo root. Not part of the model's config hash.
+    out_dir: str | None = None
 
     def resolved_out_dir(self) -> Path:
+        if self.out_dir is None:
+            return work_dir("emd", "cnn")
         p = Path(self.out_dir)
         return p if p.is_absolute() else repo_root() / p
+
+    def model_hash(self) -> str:
+        """Hash of everything that determines the trained model (not ``out_dir``, ``pairs.workers``)."""
+        return config_hash(dataclasses.replace(self, out_dir=None, pairs=dataclasses.replace(self.pairs, workers=0)))
 
 
 def default_config_path() -> Path:
@@ -344,7 +351,7 @@ def train_emd_cnn(
     meta = {
         "format": MODEL_FORMAT,
         "config": to_plain(cfg),
-        "config_hash": config_hash(cfg),
+        "config_hash": cfg.model_hash(),
         "data_hash": data_hash,
         "seed": cfg.seed,
         "n_train_pairs": int(len(y)),

@@ -21,6 +21,7 @@ EMD, ``s_kind`` (N,) 0 = pair / 1 = ae, ``s_snapshot`` (N,) AE snapshot index (-
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from typing import Literal
 import numpy as np
 
 import econt  # noqa: F401
-from econt.config import config_hash, to_plain
+from econt.config import to_plain
 from econt.emd.ae_gen import AeGenConfig, snapshot_reconstructions
 from econt.emd.exact import emd_batch
 from econt.errors import ConfigError, DataError
@@ -132,7 +133,9 @@ def _concat(parts: list[PairSet], rng) -> PairSet:
 
 def cache_key(cfg: PairsConfig, modules: np.ndarray, seed: int) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps({"v": CACHE_VERSION, "cfg": to_plain(cfg), "seed": seed}, sort_keys=True).encode())
+    # the worker count does not change any label, so it is not part of the key
+    plain = to_plain(dataclasses.replace(cfg, workers=0))
+    h.update(json.dumps({"v": CACHE_VERSION, "cfg": plain, "seed": seed}, sort_keys=True).encode())
     h.update(np.ascontiguousarray(modules).tobytes())
     return h.hexdigest()[:16]
 
@@ -187,7 +190,3 @@ def build_pairs(cfg: PairsConfig, seed: int = 0, cache: bool = True, verbose: bo
         np.savez_compressed(tmp, **{f"{s}_{f}": getattr(sets[s], f) for s in SPLITS for f in ("a", "b", "emd", "kind", "snapshot")})
         tmp.replace(path)
     return sets
-
-
-def pairs_config_hash(cfg: PairsConfig) -> str:
-    return config_hash(cfg)

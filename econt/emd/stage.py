@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 import econt  # noqa: F401
-from econt.config import config_hash, write_resolved_config
+from econt.config import write_resolved_config
 from econt.emd.cnn import (
     EmdCnnConfig,
     load_emd_cnn,
@@ -53,7 +53,7 @@ def train_or_reuse(cfg: EmdCnnConfig, force: bool = False, verbose: int = 1, log
     keep = _usable(tr.emd, cfg.fit.min_emd)
     want_hash = pairs_data_hash(tr.a[keep], tr.b[keep], tr.emd[keep])
     meta = read_model_meta(out) if (out / "model.h5").is_file() else None
-    if not force and meta and meta.get("config_hash") == config_hash(cfg) and meta.get("data_hash") == want_hash:
+    if not force and meta and meta.get("config_hash") == cfg.model_hash() and meta.get("data_hash") == want_hash:
         log(f"EMD-CNN: reusing {out} (config and training pairs unchanged)")
         return load_emd_cnn(out), meta, sets, {"pairs_seconds": pairs_s, "fit_seconds": 0.0, "reused": True}
     va = sets["val"]
