@@ -173,3 +173,19 @@ def test_rtl_conformance_first_200(shared: Path, name: str, full: bool, tmp_path
     assert rtl["arithmetic"] == "chip" and rtl["rtl_vs_golden_value_mismatches"] == 0
     assert rtl["latents_equal_golden"] == r["crossings"]
     assert rtl["words_matching"] == rtl["words_compared"] == 13 * r["crossings"], rtl["mismatches"][:5]
+
+
+def test_emd_baseline_small(shared: Path) -> None:
+    """decoder.hdf5 EMD baseline runs on real crossings: finite per-pair EMDs for both latent sources."""
+    from econt.verify.conformance.run import emd_baseline
+
+    case8, case_ae = shared_cases(CONFIGS)
+    chip = load_chip_config(case8.init_yaml)
+    inp = read_hex_words(case8.inputs, 12, 60)
+    t = golden_chain(inp, chip)
+    e = emd_baseline(case8, chip, t.calq, t.latents)
+    assert e["available"] and e["crossings"] == 60
+    for key in ("chip", "model", "flat_map"):
+        assert 0.0 < e[key]["emd_mean"] < 20.0
+    assert e["chip"]["pairs"] == e["model"]["pairs"] == 60
+    assert not emd_baseline(case_ae, chip, t.calq, t.latents)["available"]

@@ -27,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--no-rtl", action="store_true", help="skip the Icarus run of the generated RTL")
     r.add_argument("--no-emd", action="store_true", help="skip the EMD baseline (decoder.hdf5)")
     r.add_argument("--out", type=Path, default=None, help="report folder (default reports/conformance)")
+    r.add_argument("--cell-order", choices=["msb_first", "lsb_first"], default=None,
+                   help="what-if: force the ePortRX in-word order (shows the divergence diagnosis at work)")
+    r.add_argument("--n-etx", type=int, default=None, help="what-if: force the number of eTx links")
     r.set_defaults(func=_run)
 
     s = csub.add_parser("stage", help="make-all entry: full orbit, golden + RTL + EMD")
@@ -86,8 +89,9 @@ def _run(args: argparse.Namespace) -> int:
     from econt.verify.conformance.run import SHARED_CONFIGS, run_conformance, shared_cases
 
     names = tuple(args.config) if args.config else SHARED_CONFIGS
+    over = {k: v for k, v in (("cell_order", args.cell_order), ("n_etx", args.n_etx)) if v is not None}
     summary = run_conformance(n=args.crossings, rtl=not args.no_rtl, emd=not args.no_emd,
-                              cases=shared_cases(names), out_dir=args.out)
+                              cases=shared_cases(names), out_dir=args.out, chip_overrides=over or None)
     _print_summary(summary)
     _print_mismatches(args.out)
     ok = summary["all_words_match_golden"] and summary.get("all_words_match_rtl", True)
@@ -99,7 +103,7 @@ def _print_mismatches(out: Path | None) -> None:
 
     folder = Path(out) if out else reports_dir("conformance")
     for f in sorted(folder.glob("*.json")):
-        if f.name in ("summary.json",):
+        if f.name == "summary.json":
             continue
         doc = json.loads(f.read_text())
         for key in ("golden", "rtl"):

@@ -320,9 +320,12 @@ def emd_baseline(case: ConformanceCase, chip: EcontChipConfig, calq_chip: np.nda
 
 
 def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, emd: bool = True,
-             work: Optional[Path] = None, max_report: int = 20, rtl_weights: str = "hardwired") -> dict[str, Any]:
+             work: Optional[Path] = None, max_report: int = 20, rtl_weights: str = "hardwired",
+             chip_overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """One configuration. ``chip_overrides`` (``n_etx``, ``cell_order``) go to :func:`load_chip_config`
+    — a what-if to see how the comparison and the divergence diagnosis react."""
     t0 = time.perf_counter()
-    chip = load_chip_config(case.init_yaml)
+    chip = load_chip_config(case.init_yaml, **(chip_overrides or {}))
     if chip.algorithm_select != 4:
         raise StageError(f"{case.init_yaml}: algorithm {chip.algorithm_select} ({chip.algorithm_name}) selected; "
                          "the conformance run covers the autoencoder (4).")
@@ -361,7 +364,7 @@ def _merge_summary(update: dict[str, Any], out_dir: Path) -> Path:
 
 def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
                     cases: Optional[list[ConformanceCase]] = None, out_dir: Optional[Path] = None,
-                    progress: bool = True) -> dict[str, Any]:
+                    progress: bool = True, chip_overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Run every case; write ``reports/conformance/summary.json`` (merged) and return it."""
     from tqdm import tqdm
 
@@ -372,7 +375,7 @@ def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"configs": {}}
     for case in tqdm(cases, desc="conformance", unit="config", disable=not progress):
-        r = run_case(case, n=n, rtl=rtl, emd=emd)
+        r = run_case(case, n=n, rtl=rtl, emd=emd, chip_overrides=chip_overrides)
         entry = {
             "crossings": r["crossings"],
             "golden": {k: r["golden"][k] for k in ("words_compared", "words_matching", "crossings_matching",
@@ -395,7 +398,7 @@ def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
     if rtl:
         summary["all_words_match_rtl"] = all(c["rtl"]["words_matching"] == c["rtl"]["words_compared"]
                                              for c in summary["configs"].values())
-    write_resolved_config(out_dir, {"crossings": n, "rtl": rtl, "emd": emd,
+    write_resolved_config(out_dir, {"crossings": n, "rtl": rtl, "emd": emd, "chip_overrides": chip_overrides or {},
                                     "cases": [c.name for c in cases]}, seed=0)
     _merge_summary(summary, out_dir)
     return summary
