@@ -184,6 +184,8 @@ def test_emd_baseline_small(shared: Path) -> None:
     inp = read_hex_words(case8.inputs, 12, 60)
     t = golden_chain(inp, chip)
     e = emd_baseline(case8, chip, t.calq, t.latents)
+    per_pair = e.pop("_per_pair")
+    assert set(per_pair) == {"chip", "model", "flat_map"} and all(len(v) == 60 for v in per_pair.values())
     assert e["available"] and e["crossings"] == 60
     for key in ("chip", "model", "flat_map"):
         assert 0.0 < e[key]["emd_mean"] < 20.0

@@ -309,19 +309,53 @@ def emd_baseline(case: ConformanceCase, chip: EcontChipConfig, calq_chip: np.nda
     flat = emd_batch(cells_in, np.ones_like(cells_in), workers=2)
     out["flat_map"] = {"emd_mean": float(np.nanmean(flat)), "emd_median": float(np.nanmedian(flat))}
     scale = float(1 << cfg.latent_frac)
+    per_pair = {"flat_map": flat}
     for label, lat in (("chip", latents_chip), ("model", lat_model)):
         rec = np.asarray(decoder.predict(np.asarray(lat, np.float64) / scale, verbose=0, batch_size=1024), np.float64)
         rec = np.clip(rec, 0.0, None)
         d = emd_batch(cells_in, rec, workers=2)
         ok = ~np.isnan(d)
+        per_pair[label] = d
         out[label] = {"emd_mean": float(np.mean(d[ok])), "emd_median": float(np.median(d[ok])),
                       "emd_p90": float(np.percentile(d[ok], 90)), "pairs": int(ok.sum()), "nan_pairs": int((~ok).sum())}
+    out["_per_pair"] = per_pair       # popped by run_case (plotted, not written to JSON)
     return out
+
+
+def plot_emd(name: str, per_pair: dict[str, np.ndarray], out_dir: Path) -> Path:
+    """Histogram of the per-crossing EMD for the latent sources and the flat-map reference; caption recorded."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    labels = {"chip": "chip latents (init.yaml as the chip reads it)", "model": "deployed encoder matrix (chip arithmetic)",
+              "flat_map": "flat 48-cell map (reference)"}
+    hi = max(float(np.nanmax(v)) for v in per_pair.values())
+    bins = np.linspace(0.0, hi * 1.02, 60)
+    for key in ("flat_map", "model", "chip"):
+        v = per_pair[key][~np.isnan(per_pair[key])]
+        ax.hist(v, bins=bins, histtype="step", lw=1.6, label=f"{labels[key]}: mean {v.mean():.2f}")
+    ax.set_xlabel("EMD(input, reconstruction)  [neighbouring cells = 2]")
+    ax.set_ylabel("crossings")
+    ax.set_title(f"{name}: decoder.hdf5 on {len(next(iter(per_pair.values())))} ECON-T test crossings")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out_dir / f"emd_{name}.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    cap_file = out_dir / "captions.json"
+    caps = json.loads(cap_file.read_text()) if cap_file.is_file() else {}
+    caps[path.name] = (f"Exact EMD between the decoded ECON-T input (testInput.csv, {name} configuration) and the "
+                       "deployed decoder's reconstruction, per crossing: from the latents the chip computes with this "
+                       "init.yaml, from the deployed encoder's own dense matrix, and a flat-map reference.")
+    cap_file.write_text(json.dumps(caps, indent=1, sort_keys=True) + "\n")
+    return path
 
 
 def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, emd: bool = True,
              work: Optional[Path] = None, max_report: int = 20, rtl_weights: str = "hardwired",
-             chip_overrides: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+             chip_overrides: Optional[dict[str, Any]] = None, plot_dir: Optional[Path] = None) -> dict[str, Any]:
     """One configuration. ``chip_overrides`` (``n_etx``, ``cell_order``) go to :func:`load_chip_config`
     — a what-if to see how the comparison and the divergence diagnosis react."""
     t0 = time.perf_counter()
@@ -349,7 +383,11 @@ def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, e
         r["latents_equal_golden"] = int((lat == trace.latents).all(axis=1).sum())
         res["rtl"] = r
     if emd:
-        res["emd"] = emd_baseline(case, chip, trace.calq, trace.latents)
+        e = emd_baseline(case, chip, trace.calq, trace.latents)
+        per_pair = e.pop("_per_pair", None)
+        if per_pair is not None and plot_dir is not None:
+            e["plot"] = str(plot_emd(case.name, per_pair, Path(plot_dir)))
+        res["emd"] = e
     res["seconds"] = round(time.perf_counter() - t0, 2)
     return res
 
@@ -375,7 +413,7 @@ def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
     out_dir.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"configs": {}}
     for case in tqdm(cases, desc="conformance", unit="config", disable=not progress):
-        r = run_case(case, n=n, rtl=rtl, emd=emd, chip_overrides=chip_overrides)
+        r = run_case(case, n=n, rtl=rtl, emd=emd, chip_overrides=chip_overrides, plot_dir=out_dir)
         entry = {
             "crossings": r["crossings"],
             "golden": {k: r["golden"][k] for k in ("words_compared", "words_matching", "crossings_matching",
