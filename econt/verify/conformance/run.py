@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -43,7 +43,6 @@ from econt.verify.conformance.formatter import (
     bx_counter,
     decode_frames,
     format_frames,
-    transmitted_latent_bits,
 )
 
 #: The shared configurations, ``../shared/econt-vectors/<name>/``.
@@ -177,7 +176,6 @@ def diagnose(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inp
              max_report: int = 20) -> tuple[list[Mismatch], dict[str, int]]:
     """Per mismatching crossing, the first stage whose observable output differs."""
     exp = decode_frames(expected, chip.formatter_mask, chip.n_etx)
-    carry = transmitted_latent_bits(chip.formatter_mask, chip.n_etx)
     bad_rows = np.flatnonzero((expected != trace.words).any(axis=1))
     stage_counts: dict[str, int] = {}
     mismatches: list[Mismatch] = []
@@ -216,7 +214,6 @@ def diagnose(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inp
         for w in np.flatnonzero(expected[i] != trace.words[i]):
             if len(mismatches) < max_report:
                 mismatches.append(Mismatch(int(i), int(w), int(expected[i, w]), int(trace.words[i, w]), stage, detail))
-    del carry
     return mismatches, stage_counts
 
 
