@@ -428,6 +428,20 @@ def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
             entry["emd"] = r["emd"]
         summary["configs"][case.name] = entry
         (out_dir / f"{case.name}.json").write_text(json.dumps(r, indent=1, sort_keys=True, default=str) + "\n")
+    # flat headline figures for the dashboard: "<config>.<figure>" → number
+    head: dict[str, Any] = {}
+    for name, c in summary["configs"].items():
+        head[f"{name}.crossings"] = c["crossings"]
+        for src in ("golden", "rtl"):
+            if src in c:
+                head[f"{name}.{src}_words_compared"] = c[src]["words_compared"]
+                head[f"{name}.{src}_words_matching"] = c[src]["words_matching"]
+        head[f"{name}.i2c_fields_matching"] = c["i2c_fields_matching"]
+        if c.get("emd", {}).get("available"):
+            head[f"{name}.emd_mean_chip_latents"] = round(c["emd"]["chip"]["emd_mean"], 4)
+            head[f"{name}.emd_mean_deployed_model"] = round(c["emd"]["model"]["emd_mean"], 4)
+            head[f"{name}.emd_mean_flat_map"] = round(c["emd"]["flat_map"]["emd_mean"], 4)
+    summary["headline"] = head
     summary["all_words_match_golden"] = all(c["golden"]["words_matching"] == c["golden"]["words_compared"]
                                             for c in summary["configs"].values())
     if rtl:
