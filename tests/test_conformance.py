@@ -191,3 +191,17 @@ def test_emd_baseline_small(shared: Path) -> None:
         assert 0.0 < e[key]["emd_mean"] < 20.0
     assert e["chip"]["pairs"] == e["model"]["pairs"] == 60
     assert not emd_baseline(case_ae, chip, t.calq, t.latents)["available"]
+
+
+def test_first_expected_words_by_hand(shared: Path) -> None:
+    """AE_8x8 crossing 0: TX_DATA_0 = 0xfaaaa007, TX_DATA_1 = 0x81902831 (2 links, 64 frame bits):
+    11111 | 010101010 | 50 data bits = low 5 bits of OUT_5, then OUT_4 … OUT_0."""
+    exp = read_hex_words(shared / "econt-vectors" / "AE_8x8_c8_S2_ele_qkeras" / "testOutput.csv", 13, 2)
+    assert exp[0, 0] == 0xFAAAA007 and exp[0, 1] == 0x81902831 and exp[1, 0] == 0x0AE46006
+    frame = (0xFAAAA007 << 32) | 0x81902831
+    d = decode_frames(exp, FULL_MASK, 2)
+    assert d.bx_cnt[0] == frame >> 59 == 31 and d.bx_cnt[1] == 1
+    assert d.modsum[0] == (frame >> 50) & 0x1FF == 0b010101010
+    assert d.latent_partial[0, 0] == frame & 0x1FF                       # OUT_0 = last 9 bits
+    assert d.latent_partial[0, 5] == (frame >> 45) & 0x1F                 # OUT_5: only its low 5 bits are sent
+    assert d.latent_known_bits[0, 5] == 0x1F and d.latent_known_bits[0, 6] == 0
