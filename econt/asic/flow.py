@@ -219,6 +219,9 @@ def build_project(req: FlowRequest, build_dir: Path, tools: dict):
     syn_task.set("var", "flatten", False)
     syn_task.set("var", "auto_flatten", False)
     syn_task.set("var", "hier_opt", False)
+    # `rename -wire` (SC's autoname step) trips an internal assertion of yosys 0.70 on the
+    # encoder's hierarchical netlist (count_id(cell->name) == 0); names only, so skip it
+    syn_task.set("var", "autoname", False)
     syn_task.set("var", "abc_clock_period", cfg.clock_period_ns * 1000.0)
     syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
     # the kit's yosys lives in the venv's bin, which need not be on PATH
@@ -312,6 +315,7 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     syn_task = ASICSynthesis.find_task(project)
     syn_task.set("var", "flatten", False)
     syn_task.set("var", "auto_flatten", False)
+    syn_task.set("var", "autoname", False)
     syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
     syn_task.set_path(str(Path(tools["executables"]["yosys"]).parent))
     project.set("option", "builddir", str(build_dir))

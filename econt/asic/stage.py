@@ -117,6 +117,19 @@ def measure_activity(design, label: str, pdk: PdkConfig, work: Path) -> dict:
     }
 
 
+_TMR_ORDER = {"none": 0, "config": 1, "full": 2}
+
+
+def _activity_key(manifest: dict) -> str:
+    return json.dumps({"ports": manifest.get("ports"), "arch": manifest.get("arch"),
+                       "weights": manifest.get("weights"), "latency": manifest.get("latency_cycles"),
+                       "register_map": manifest.get("register_map")}, sort_keys=True)
+
+
+def _activity_job(ds: DesignSpec, pdk: PdkConfig, work: Path) -> dict:
+    return measure_activity(_load_design(ds.path), ds.label, pdk, work)
+
+
 def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -> dict:
     seq = sequential_cells(res.liberty)
     hs = hierarchy_stats(res.stat_json, seq, design.top)
@@ -214,14 +227,30 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
         resolve_library(cfgs[n])  # fail early with the clear three-place error
     first = cfgs[real[0]]
     # activity once per design (RTL-level, library independent)
+    # Designs with the same ports, arithmetic and weight mode compute the same values on the same
+    # events (TMR only triplicates registers), so their measured activities are identical: simulate
+    # one representative per group (the one with the fewest registers).
+    groups: dict[str, list[DesignSpec]] = {}
+    for ds in designs:
+        groups.setdefault(_activity_key(_load_design(ds.path).manifest), []).append(ds)
+    reps = [sorted(g, key=lambda d: _TMR_ORDER.get(_load_design(d.path).manifest.get("tmr"), 9))[0]
+            for g in groups.values()]
     acts = {}
-    for ds in tqdm(designs, desc="activity simulation", unit="design"):
-        design = _load_design(ds.path)
-        acts[ds.label] = measure_activity(design, ds.label, first, work_dir("asic", "activity", ds.label))
-    jobs = [(ds, n) for ds in designs for n in real]
-    entries: dict[str, dict] = {}
     # separate processes: SiliconCompiler changes the working directory while a node runs
     ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool, \
+            tqdm(total=len(reps), desc="activity simulation", unit="design") as bar:
+        futs = {pool.submit(_activity_job, ds, first, work_dir("asic", "activity", ds.label)): ds for ds in reps}
+        for fut in futs:
+            rep = futs[fut]
+            info = fut.result()
+            for key, members in groups.items():
+                if rep in members:
+                    for m in members:
+                        acts[m.label] = {**info, "simulated_design": rep.label}
+            bar.update(1)
+    jobs = [(ds, n) for ds in designs for n in real]
+    entries: dict[str, dict] = {}
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool, \
             tqdm(total=len(jobs), desc="synthesis + STA", unit="run") as bar:
         futs = {pool.submit(run_one, ds, n, acts[ds.label], tools, build): (ds, n) for ds, n in jobs}
