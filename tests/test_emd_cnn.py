@@ -121,6 +121,14 @@ def test_loss_gradient_is_finite_and_lowers_exact_emd(tiny):
 
     img = loss(tf.constant(to_8x8(norm), tf.float32), tf.constant(to_8x8(recon.numpy())))
     np.testing.assert_allclose(img.numpy(), value.numpy(), rtol=1e-5)
+    # compiled into a Keras model (graph mode): trains one step and lowers nothing to NaN
+    import tf_keras as keras
+
+    net = keras.Sequential([keras.Input((48,)), keras.layers.Dense(48, activation="sigmoid")])
+    net.compile(optimizer="adam", loss=loss)
+    hist = net.fit(norm.astype(np.float32), norm.astype(np.float32), epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(hist.history["loss"]))
+    assert all(layer.trainable is False for layer in loss.model.layers)
 
 
 def test_loss_on_published_model(shared):
