@@ -35,7 +35,16 @@ def _lp_emd(a: np.ndarray, b: np.ndarray) -> float:
     return float(res.fun)
 
 
-def test_batch_matches_plain_pot_loop_single_and_pool():
+@pytest.mark.parametrize("start_method", ["fork", "forkserver"])
+def test_batch_matches_plain_pot_loop_single_and_pool(start_method, monkeypatch):
+    import multiprocessing as mp
+
+    import econt.emd.exact as exact
+
+    if start_method == "fork":
+        monkeypatch.setattr(exact, "_pool_context", lambda: (mp.get_context("fork"), True))
+    else:
+        monkeypatch.setattr(exact, "_pool_context", lambda: (mp.get_context("forkserver"), False))
     rng = np.random.default_rng(0)
     # Enough pairs that the process pool is really used.
     A = _sparse_charges(rng, 4_500)

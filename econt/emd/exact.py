@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
@@ -121,13 +122,29 @@ def emd(a: np.ndarray, b: np.ndarray) -> float:
     return float(_solve_rows(A, B)[0])
 
 
-def _pool_context() -> mp.context.BaseContext:
-    # fork is unsafe once TensorFlow (threads) is loaded in the parent, which is the case
-    # when this is called from EMD-CNN training; forkserver forks from a clean server.
-    # The server preloads the solver once, so each pool's workers start without re-importing.
+#: Inputs handed to forked workers by inheritance (set only around a fork-context pool).
+_FORK_INPUTS: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _solve_inherited(start: int, stop: int) -> np.ndarray:
+    A, B = _FORK_INPUTS  # type: ignore[misc]
+    return _solve_rows(A[start:stop], B[start:stop])
+
+
+def _pool_context() -> tuple[mp.context.BaseContext, bool]:
+    """(context, inherits_inputs).
+
+    Plain ``fork`` is fastest: workers start instantly and inherit the inputs, so only
+    (start, stop) indices and results cross process boundaries. It is unsafe once
+    TensorFlow (with its thread pools) is loaded in this process, as during EMD-CNN pair
+    generation; then ``forkserver`` forks workers from a clean server that preloads the
+    solver, and chunks are sent pickled.
+    """
+    if "tensorflow" not in sys.modules and "fork" in mp.get_all_start_methods():
+        return mp.get_context("fork"), True
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["econt.emd.exact", "ot.lp.emd_wrap"])
-    return ctx
+    return ctx, False
 
 
 def emd_batch(
@@ -154,12 +171,23 @@ def emd_batch(
         if progress:
             parts = tqdm(parts, total=len(starts), desc="exact EMD", unit="chunk")
         return np.concatenate(list(parts)) if n else np.empty(0)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        futures = [pool.submit(_solve_rows, A[s : s + chunk], B[s : s + chunk]) for s in starts]
-        if progress:
-            for _ in tqdm(as_completed(futures), total=len(futures), desc="exact EMD", unit="chunk"):
-                pass
-        return np.concatenate([f.result() for f in futures])
+    global _FORK_INPUTS
+    _emd_solver()  # import the solver here so forked workers inherit it
+    ctx, inherit = _pool_context()
+    try:
+        if inherit:
+            _FORK_INPUTS = (A, B)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            if inherit:
+                futures = [pool.submit(_solve_inherited, s, min(s + chunk, n)) for s in starts]
+            else:
+                futures = [pool.submit(_solve_rows, A[s : s + chunk], B[s : s + chunk]) for s in starts]
+            if progress:
+                for _ in tqdm(as_completed(futures), total=len(futures), desc="exact EMD", unit="chunk"):
+                    pass
+            return np.concatenate([f.result() for f in futures])
+    finally:
+        _FORK_INPUTS = None
 
 
 def emd_pot_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
