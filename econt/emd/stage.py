@@ -25,7 +25,7 @@ from econt.emd.cnn import (
     train_emd_cnn,
 )
 from econt.emd.evaluate import full_report, inference_pairs_per_s, merge_json, peers_block, save_plots
-from econt.emd.pairs import KIND_AE, KIND_PAIR, build_pairs
+from econt.emd.pairs import KIND_AE, build_pairs
 from econt.paths import reports_dir
 
 #: Reduced run for CI / `--quick`: same pipeline, small pair counts and epochs.
