@@ -174,7 +174,9 @@ def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarra
         raise StageError(f"train ({desc}): the loss became NaN/inf (history in {out_dir}); lower "
                          "fit.learning_rate in the training config.")
     monitored = history.get(monitor, [])
-    best_epoch = int(np.argmin(monitored)) if monitored else len(history.get("loss", [])) - 1
+    # EarlyStopping only tracks (and restores) the best epoch from start_from_epoch on
+    first = min(start_from_epoch, max(len(monitored) - 1, 0))
+    best_epoch = first + int(np.argmin(monitored[first:])) if monitored else len(history.get("loss", [])) - 1
     epochs_run = len(history.get("loss", []))
     (out_dir / "history.json").write_text(json.dumps({"history": history, "best_epoch": best_epoch,
                                                       "monitor": monitor, "seconds": seconds}, indent=1))

@@ -137,7 +137,10 @@ class EmdCnnMixedLoss:
 
     def __init__(self, emd_fn: Callable[[tf.Tensor, tf.Tensor], tf.Tensor], mse_weight: float = 0.0,
                  mse_scale: float = 1000.0) -> None:
-        self.emd_fn = emd_fn
+        # The EMD-CNN call is plain tensor code (no tensor-dependent Python control flow), so
+        # autograph need not convert it; converting re-reads its source file at trace time,
+        # which breaks a long run if that file is edited meanwhile.
+        self.emd_fn = tf.autograph.experimental.do_not_convert(emd_fn)
         self.mse_weight = tf.Variable(float(mse_weight), trainable=False, dtype=tf.float32, name="emd_mix_mse_weight")
         self.mse_scale = float(mse_scale)
         self.__name__ = "emd_cnn_loss"

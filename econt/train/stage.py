@@ -177,7 +177,7 @@ def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: boo
 
         from econt.train.losses import sum_normalise
 
-        return tf.reshape(emd_fn(sum_normalise(y_true), sum_normalise(y_pred)), (-1,))
+        return tf.reshape(loss.emd_fn(sum_normalise(y_true), sum_normalise(y_pred)), (-1,))
 
     callbacks = []
     start = 0
