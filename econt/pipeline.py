@@ -70,7 +70,7 @@ STAGES: dict[str, Stage] = {
               ("pdk_configs", "configs/rtl", "configs/model"), after=("rtl",),
               outputs=("reports/asic/summary.json",), uses_shared=True,
               fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
-        Stage("conformance", "econt.verify.conformance.stage:run_stage",
+        Stage("conformance", "econt.verify.conformance.run:run_stage",
               _CORE + ("econt/verify/conformance", "econt/data", "econt/model", "econt/export", "econt/rtl"),
               ("configs/model",), after=("rtl",), outputs=("reports/conformance/summary.json",), uses_shared=True,
               fix_hint="needs ../shared/econt-vectors; the log names the first crossing and stage that diverged"),
