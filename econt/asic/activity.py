@@ -216,6 +216,39 @@ def simulate(design_files: list[Path], tb: Path, work: Path, timeout_s: float = 
     return vcd
 
 
+# ----------------------------------------------------------------------------- stimulus-only rates
+def stimulus_toggle_rates(manifest: dict, stim: Stimulus, scope: str = f"{TB_TOP}.dut") -> dict:
+    """Toggle rates and duty cycles of the input ports over the measurement window, computed from
+    the stimulus words the testbench drives (one event per clock from a falling edge; the window
+    starts with the first event applied). For input ports this is, by construction, what the
+    VCD of the testbench gives (checked against Icarus in tests/test_asic_flow.py); it does not
+    need the RTL to be simulated, so it also works where a design is too slow for Icarus."""
+    calq_port = _port(manifest, "calq")
+    width = int(calq_port["width"])
+    n_cells = stim.calq.shape[1]
+    cell_bits = width // n_cells
+    n = len(stim.calq)
+    # bits[e, i] = bit i of the calq word of event e (LSB first, cell c at [cell_bits*c +: cell_bits])
+    shifts = np.arange(cell_bits, dtype=np.int64)
+    bits = ((stim.calq[:, :, None] >> shifts[None, None, :]) & 1).reshape(n, width).astype(np.int8)
+    # before the window the testbench holds calq at 0 (never written before the measurement window)
+    prev = np.vstack([np.zeros((1, width), dtype=np.int8), bits[:-1]])
+    toggles = (bits != prev).sum(axis=0)
+    # the first event is applied at the window start, so it is not a toggle inside the window
+    toggles = toggles - (bits[0] != 0)
+    rate = toggles / n
+    duty = bits.mean(axis=0)
+    sig = {"calq": {"width": width, "rate": rate.tolist(), "duty": duty.tolist()}}
+    for p in manifest["ports"]:
+        if p["dir"] != "input" or p["name"] in ("calq", "clk"):
+            continue
+        w = int(p["width"])
+        # constant through the window: in_valid and rst_n high, register port idle (all zero)
+        high = 1.0 if p["name"] in ("in_valid", "rst_n") else 0.0
+        sig[p["name"]] = {"width": w, "rate": [0.0] * w, "duty": [high] * w}
+    return {"window_cycles": float(n), "signals": {scope: sig}}
+
+
 # ----------------------------------------------------------------------------- VCD
 @dataclass
 class BitActivity:

@@ -48,6 +48,10 @@ class Activity:
     else the synthetic test split. ``vectorless`` uses ``vectorless_toggle_rate`` only."""
 
     source: ActivitySource = "auto"
+    # Icarus simulation of the RTL: "always"; "never" (input rates from the stimulus words);
+    # "auto" = only where the STA can use the internal (sub-module port) activities it adds,
+    # i.e. OpenSTA >= 2.6 on the stock path (2.0.17 rejects `set_power_activity -pins`).
+    rtl_simulation: Literal["auto", "always", "never"] = "auto"
     n_events: int = 400
     vectorless_toggle_rate: float = 0.1
     seed: int = 1234
