@@ -17,6 +17,16 @@
 5. bit-exactness of every trained encoder: the integer model vs QKeras;
 6. export of every weight set: ``build/export/<loss>/<region|global>/{weights.json,init.yaml}``;
 7. ``reports/train/summary.json`` + PNGs + ``captions.json``.
+
+Energy response: Σ decoded / Σ input in the network's normalised units. The EMD-CNN loss
+compares sum-normalised maps, so it leaves the decoder's output scale free (its response
+is far from 1 and meaningless); a back end normalises the decoded map to the transmitted
+module sum anyway. For MSE and telescope the response is a real property of the decoder.
+
+Chip arithmetic: ``mean_emd_*_chip_arithmetic`` runs the trained encoder the way the
+ECON-T computes (integer model, every product truncated before the sum) and decodes its
+latent codes with the float decoder: the truncation shifts every latent down, so this is
+what a QKeras-trained weight set costs on the chip without bias correction.
 """
 from __future__ import annotations
 
