@@ -46,9 +46,8 @@ def _cfg(tmp: Path, loss: str, emd_path: Path | None, real: bool, regions: bool 
         "seed": 5,
         "losses": [loss],
         "out_dir": str(tmp / "build" / "train"),
-        "export_dir": str(tmp / "build" / "export"),
         "reports_dir": str(tmp / "reports"),
-        "data": {"n_samples": 600},
+        "data": {"source": "synthetic", "n_samples": 600},
         "model_overrides": {"decoder_output_activation": "relu"},
         "fit": {"epochs": 2, "batch_size": 64, "learning_rate": 0.003, "patience": 2},
         "emd_cnn": {"model_path": str(emd_path) if emd_path else None, "mse_weight_start": 1.0,
@@ -81,6 +80,11 @@ def _check_outputs(tmp: Path, loss: str, summary: dict, regions: bool) -> None:
         assert (folder / "encoder.weights.h5").is_file() and (folder / "model_config.yaml").is_file()
     assert (build / "train" / loss / "training_curve.png").stat().st_size > 1000
     assert (build / "train" / "resolved_config.yaml").is_file()
+    # the next stage exports every saved encoder
+    from econt.export.stage import export_all
+
+    results = export_all(build / "train", build / "export")
+    assert all(r["round_trip_ok"] for r in results)
     for region in exports:
         exp = build / "export" / loss / region
         assert (exp / "weights.json").is_file() and (exp / "init.yaml").is_file()
@@ -160,3 +164,25 @@ def test_load_train_config_overrides(tmp_path: Path) -> None:
     assert cfg.fit.epochs == 1 and cfg.losses == ("mse",)
     with pytest.raises(ConfigError):
         load_config(TrainConfig, tmp_path / "missing.yaml")
+
+
+def test_stage_source_reads_the_data_stage_splits(tmp_path, monkeypatch):
+    """data.source 'stage' consumes build/data/{train,val,test}.npz, capped in proportion; missing → clear error."""
+    from econt.data.splits import split_dataset
+    from econt.data.synthetic import generate
+    from econt.model.config import load_encoder_config
+    from econt.train.stage import load_data
+
+    monkeypatch.setenv("ECONT_BUILD", str(tmp_path / "build"))
+    cfg = build_dataclass(TrainConfig, {"data": {"source": "stage", "n_samples": 500}}, source="test")
+    enc_cfg = load_encoder_config("econt_default")
+    with pytest.raises(ConfigError, match="run the data stage first"):
+        load_data(cfg, enc_cfg)
+    folder = tmp_path / "build" / "data"  # created (empty) by the failed lookup above
+    for name, part in zip(("train", "val", "test"), split_dataset(generate(1000, seed=4), seed=0)):
+        part.save(folder / f"{name}.npz")
+    train, val, test, info = load_data(cfg, enc_cfg)
+    assert info["source"].startswith("data stage")
+    assert 480 <= len(train) + len(val) + len(test) + info["n_empty_dropped"] <= 520
+    assert len(train) > len(val) > 0 and len(test) > 0
+    np.testing.assert_allclose(train.x.sum(axis=1) > 0, True)

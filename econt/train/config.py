@@ -18,10 +18,11 @@ LossName = Literal["mse", "telescope", "emd_cnn"]
 
 @dataclass(frozen=True)
 class DataSection:
-    #: "synthetic": generate with econt.data.synthetic; "file": a saved Dataset (.npz).
-    source: Literal["synthetic", "file"] = "synthetic"
+    #: "stage": the data stage's splits (build/data/{train,val,test}.npz, written by `econt run data`);
+    #: "synthetic": generate with econt.data.synthetic; "file": a saved Dataset (.npz), split here.
+    source: Literal["stage", "synthetic", "file"] = "stage"
     path: Optional[Path] = None
-    #: samples generated (synthetic) or the cap on samples read (file; 0 = all).
+    #: samples generated (synthetic), or the cap on samples used (file / stage, over all splits; 0 = all).
     n_samples: int = 60000
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
 
@@ -91,9 +92,8 @@ class TrainConfig:
     #: the saved model_config.yaml records the result.
     model_overrides: dict[str, Any] = field(default_factory=dict)
     losses: tuple[LossName, ...] = ("mse", "telescope", "emd_cnn")
-    #: where models go (None → build/train) and where the exported weights go (None → build/export).
+    #: where models go (None → build/train); the export stage reads them from there.
     out_dir: Optional[Path] = None
-    export_dir: Optional[Path] = None
     #: None → reports/train.
     reports_dir: Optional[Path] = None
     data: DataSection = field(default_factory=DataSection)

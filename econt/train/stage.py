@@ -15,8 +15,10 @@
    vs |eta|, energy response; the same on the real ECON-T vectors (``../shared``) for every
    loss and for the deployed encoder/decoder as a baseline; event displays;
 5. bit-exactness of every trained encoder: the integer model vs QKeras;
-6. export of every weight set: ``build/export/<loss>/<region|global>/{weights.json,init.yaml}``;
-7. ``reports/train/summary.json`` + PNGs + ``captions.json``.
+6. ``reports/train/summary.json`` + PNGs + ``captions.json``.
+
+Exporting the saved encoders (``weights.json`` + I2C ``init.yaml``) is the next stage's job
+(``econt.export.stage``), which reads ``build/train``.
 
 Energy response: Σ decoded / Σ input in the network's normalised units. The EMD-CNN loss
 compares sum-normalised maps, so it leaves the decoder's output scale free (its response
@@ -87,6 +89,8 @@ def make_split(ds: Any, enc_cfg: Any) -> Split:
 def load_data(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split, Split, Split, dict]:
     from econt.data.splits import split_dataset
 
+    if cfg.data.source == "stage":
+        return _load_stage_splits(cfg, enc_cfg)
     if cfg.data.source == "synthetic":
         from econt.data.synthetic import generate
 
@@ -97,13 +101,42 @@ def load_data(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split, Split, Split, dict
         ds = Dataset.load(resolve(cfg.data.path))
         if cfg.data.n_samples and len(ds) > cfg.data.n_samples:
             ds = ds.subset(np.random.default_rng(cfg.seed).choice(len(ds), cfg.data.n_samples, replace=False))
-    sums = np.asarray(ds.charges).sum(axis=1)
-    empty = int((sums <= 0).sum())
-    if empty:
-        # An empty module has no shape to reconstruct and an undefined EMD: not a training sample.
-        ds = ds.subset(np.flatnonzero(sums > 0))
+    ds, empty = _drop_empty(ds)
     train, val, test = split_dataset(ds, seed=cfg.seed, fractions=tuple(cfg.data.split))
     info = {"source": getattr(ds, "source", cfg.data.source), "n_samples": len(ds), "n_empty_dropped": empty,
+            "n_train": len(train), "n_val": len(val), "n_test": len(test)}
+    return make_split(train, enc_cfg), make_split(val, enc_cfg), make_split(test, enc_cfg), info
+
+
+def _drop_empty(ds: Any) -> tuple[Any, int]:
+    # An empty module has no shape to reconstruct and an undefined EMD: not a training sample.
+    sums = np.asarray(ds.charges).sum(axis=1)
+    empty = int((sums <= 0).sum())
+    return (ds.subset(np.flatnonzero(sums > 0)) if empty else ds), empty
+
+
+def _load_stage_splits(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split, Split, Split, dict]:
+    """The data stage's own train/val/test artifacts, capped to ``data.n_samples`` in proportion."""
+    from econt.data.dataset import Dataset
+
+    folder = work_dir("data")
+    paths = [folder / f"{name}.npz" for name in ("train", "val", "test")]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"training config: data.source is 'stage' but {', '.join(missing)} do not exist; run the "
+                          "data stage first (`econt run data`) or set data.source: synthetic.")
+    splits = [Dataset.load(p) for p in paths]
+    total = sum(len(d) for d in splits)
+    rng = np.random.default_rng(cfg.seed)
+    empty = 0
+    for k, d in enumerate(splits):
+        if cfg.data.n_samples and total > cfg.data.n_samples:
+            keep = max(1, round(len(d) * cfg.data.n_samples / total))
+            d = d.subset(np.sort(rng.choice(len(d), keep, replace=False)))
+        splits[k], dropped = _drop_empty(d)
+        empty += dropped
+    train, val, test = splits
+    info = {"source": f"data stage ({folder})", "n_samples": sum(len(d) for d in splits), "n_empty_dropped": empty,
             "n_train": len(train), "n_val": len(val), "n_test": len(test)}
     return make_split(train, enc_cfg), make_split(val, enc_cfg), make_split(test, enc_cfg), info
 
@@ -296,12 +329,6 @@ def bit_exact_check(encoder: Any, enc_cfg: Any, pools: list[np.ndarray | None], 
     return mismatches, samples
 
 
-def _export(model_dir: Path, region: str, folder: Path, exported: list) -> None:
-    """weights.json + init.yaml of a saved encoder (round trips verified by the export stage)."""
-    from econt.export.stage import export_model
-
-    res = export_model(model_dir, folder, region=region)
-    exported.append(res["folder"])
 
 
 # --------------------------------------------------------------------------------------
@@ -315,9 +342,8 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
 
     t_start = time.perf_counter()
     out_root = resolve(cfg.out_dir) if cfg.out_dir else work_dir("train")
-    export_root = resolve(cfg.export_dir) if cfg.export_dir else work_dir("export")
     rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir("train")
-    for d in (out_root, export_root, rep):
+    for d in (out_root, rep):
         Path(d).mkdir(parents=True, exist_ok=True)
     write_resolved_config(out_root, cfg, seed=cfg.seed)
     write_resolved_config(rep, cfg, seed=cfg.seed)
@@ -348,7 +374,6 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     real_resp: dict[str, np.ndarray] = {}
     models: dict[str, Any] = {}
     mismatches_total, bit_samples, bit_models = 0, 0, 0
-    exported: list[str] = []
 
     for loss_name in cfg.losses:
         out = Path(out_root) / loss_name
@@ -409,7 +434,6 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
         mismatches_total += mm
         bit_samples += ns
         bit_models += 1
-        _export(out, "global", Path(export_root) / loss_name / "global", exported)
         (out / "metrics.json").write_text(json.dumps(entry, indent=1))
         summary["losses"][loss_name] = entry
         png = f"training_curve_{loss_name}.png"
@@ -445,7 +469,6 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
                 mismatches_total += mm
                 bit_samples += ns
                 bit_models += 1
-                _export(out, region, Path(export_root) / loss_name / region, exported)
                 rows[region] = {"mean_emd_own": own["mean"], "mean_emd_global": glob["mean"],
                                 "median_emd_own": own["median"], "median_emd_global": glob["median"],
                                 "own_over_global": own["mean"] / glob["mean"] if glob["mean"] else float("nan"),
@@ -510,7 +533,6 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     L = summary["losses"]
     for k in L:
         summary[f"mean_emd_test_{k}"] = L[k]["mean_emd_test"]
-    summary["export"] = {"dir": str(export_root), "weight_sets": len(exported), "folders": exported}
     summary["bit_exact_mismatches"] = mismatches_total
     summary["bit_exact_samples"] = bit_samples
     summary["bit_exact_models"] = bit_models
