@@ -89,7 +89,8 @@ def test_power_nonzero_and_rises_with_activity(asic_run, tmp_path):
             "econt_liberty": e["library"]["prepared_liberty"], "econt_netlist": e["reports"]["netlist"],
             "econt_top": "econt_encoder", "econt_clock_port": "clk", "econt_clock_period_ns": 25.0,
             "econt_input_delay_ns": 0.0, "econt_activity_mode": "vectorless", "econt_default_activity": rate,
-            "econt_activity_file": "", "econt_report_paths": 1}.items()))
+            "econt_activity_file": "", "econt_report_paths": 1, "econt_sta_exe": "sta",
+            "econt_power_script": STA_SCRIPT.parent / "econt_power.tcl"}.items()))
         subprocess.run(["sta", "-no_init", "-exit", str(STA_SCRIPT)], cwd=work, capture_output=True, timeout=900)
         totals.append(read_sta_results(work / "reports")["dynamic_w"])
     assert 0 < totals[0] < totals[1]

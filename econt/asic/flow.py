@@ -100,8 +100,9 @@ def _sc_version() -> str:
 def read_sta_results(reports: Path) -> dict:
     """Parse the kit STA script's ``econt_sta.txt`` and OpenSTA's power table (watts)."""
     values: dict = {}
-    txt = reports / "econt_sta.txt"
-    if txt.is_file():
+    for txt in (reports / "econt_sta.txt", reports / "econt_power.txt"):
+        if not txt.is_file():
+            continue
         for line in txt.read_text().splitlines():
             parts = line.split()
             if len(parts) == 2:
@@ -266,8 +267,8 @@ def run_fallback(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     for i, sc in enumerate(req.scenarios):
         node = job / "sta" / str(i)
         vals = read_sta_results(node / "reports")
-        if "total_w" not in vals:
-            raise StageError(f"asic flow: OpenSTA produced no power report for scenario {sc.name}; see {node}/sta.log")
+        if "setup_slack_ns" not in vals:
+            raise StageError(f"asic flow: OpenSTA produced no timing result for scenario {sc.name}; see {node}/sta.log")
         vals["reports_dir"] = str(node / "reports")
         scenarios[sc.name] = vals
     return FlowResult(
@@ -342,7 +343,8 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
             "econt_input_delay_ns": req.io_delay_ns, "econt_activity_mode": sc.mode,
             "econt_default_activity": sc.default_activity,
             "econt_activity_file": sc.activity_file.resolve() if sc.activity_file else "",
-            "econt_report_paths": 5}.items()))
+            "econt_report_paths": 5, "econt_sta_exe": tools["executables"]["sta"],
+            "econt_power_script": FLOWS_DIR / "econt_power.tcl"}.items()))
         subprocess.run([tools["executables"]["sta"], "-no_init", "-exit", str(STA_SCRIPT)], cwd=work,
                        capture_output=True, text=True, check=False)
         vals = read_sta_results(work / "reports")

@@ -98,11 +98,20 @@ def derive_65nm(entry: dict, source_pdk: PdkConfig, target: PdkConfig) -> dict:
     rate_hz = target.inference_rate_mhz * 1e6
     cell_area = entry["cell_area_um2"] * f_area
     crit = entry["critical_path_ns"] * f_delay
-    dyn = entry["power_mw"]["dynamic_mw"] * f_energy
-    leak = entry["power_mw"]["leakage_mw"] * f_power
-    total = dyn + leak
-    vdyn = entry["power_vectorless_mw"]["dynamic_mw"] * f_energy
-    vleak = entry["power_vectorless_mw"]["leakage_mw"] * f_power
+    def mul(v, f):
+        return None if v is None else v * f
+
+    def add(a, b):
+        return None if a is None or b is None else a + b
+
+    def nj(total_mw):
+        return None if total_mw is None else total_mw * 1e-3 / rate_hz * 1e9
+
+    dyn = mul(entry["power_mw"]["dynamic_mw"], f_energy)
+    leak = mul(entry["power_mw"]["leakage_mw"], f_power)
+    total = add(dyn, leak)
+    vdyn = mul(entry["power_vectorless_mw"]["dynamic_mw"], f_energy)
+    vleak = mul(entry["power_vectorless_mw"]["leakage_mw"], f_power)
     return {
         "source_pdk": source_pdk.name,
         "factors": {"area": f_area, "delay": f_delay, "energy": f_energy, "leakage_power": f_power,
@@ -113,9 +122,9 @@ def derive_65nm(entry: dict, source_pdk: PdkConfig, target: PdkConfig) -> dict:
         "critical_path_ns": crit,
         "fmax_mhz": 1000.0 / crit if crit > 0 else None,
         "power_mw": {"dynamic_mw": dyn, "leakage_mw": leak, "total_mw": total},
-        "power_vectorless_mw": {"dynamic_mw": vdyn, "leakage_mw": vleak, "total_mw": vdyn + vleak},
-        "energy_per_inference_nj": total * 1e-3 / rate_hz * 1e9,
-        "energy_per_inference_vectorless_nj": (vdyn + vleak) * 1e-3 / rate_hz * 1e9,
+        "power_vectorless_mw": {"dynamic_mw": vdyn, "leakage_mw": vleak, "total_mw": add(vdyn, vleak)},
+        "energy_per_inference_nj": nj(total),
+        "energy_per_inference_vectorless_nj": nj(add(vdyn, vleak)),
     }
 
 

@@ -34,7 +34,7 @@ def write_markdown(summary: dict, path: Path) -> Path:
         split_s = (f"{100 * split['config_and_voters'] / e['cell_area_um2']:.0f} %"
                    if split and e["cell_area_um2"] else "–")
         ov = e.get("tmr_overhead")
-        ov_s = f"×{ov['area_ratio']:.2f}, ×{ov['power_ratio']:.2f}" if ov else "–"
+        ov_s = f"×{_f(ov['area_ratio'])}, ×{_f(ov['power_ratio'])}" if ov else "–"
         pdk = e["pdk"] + (" **ESTIMATE**" if e.get("estimate") else "")
         lines.append(
             f"| {e['design']} | {pdk} | {e['tmr']} | {_f(e['cell_area_um2'], 6)} | {_f(e['die_area_mm2'])} "
@@ -57,11 +57,11 @@ def write_markdown(summary: dict, path: Path) -> Path:
                          f"{fa['target_voltage_v']} V) | {_f(fa['area'])} | {_f(fa['delay'])} | {_f(fa['energy'])} "
                          f"| {_f(fa['leakage_power'])} | {_f(v['cell_area_um2'], 6)} | {_f(v['critical_path_ns'])} "
                          f"| {_f(v['power_mw']['total_mw'])} | {_f(v['energy_per_inference_nj'])} |")
-        sp = e["spread"]["energy_per_inference_nj"]
+        sp = e["spread"]["energy_per_inference_nj"] or {"min": None, "max": None, "max_over_min": None}
         lines.append("")
         lines.append(f"Spread between sources: energy/inference {_f(sp['min'])}–{_f(sp['max'])} nJ "
                      f"(max/min {_f(sp['max_over_min'])}); area max/min "
-                     f"{_f(e['spread']['cell_area_um2']['max_over_min'])}.")
+                     f"{_f((e['spread']['cell_area_um2'] or {}).get('max_over_min'))}.")
         pc = e.get("published_comparison")
         if pc:
             lines += ["", f"Published {pc['label']}: {pc['die_area_mm2']} mm², {pc['power_mw']} mW, "
@@ -74,9 +74,10 @@ def write_markdown(summary: dict, path: Path) -> Path:
     if t:
         lines += ["## Target", "",
                   f"65 nm-style ESTIMATE energy per inference of {t['design']}: {_f(t['energy_per_inference_nj'])} nJ "
-                  f"vs target ≤ {t['target_nj']} nJ → {'met' if t['met'] else 'NOT met'}"
+                  f"vs target ≤ {t['target_nj']} nJ → {'met' if t['met'] else ('unknown' if t['met'] is None else 'NOT met')}"
                   + (f", {_f(t['factor_below_target'])}× below the target" if t["met"] else "")
-                  + " (per source: " + ", ".join(f"{k} {_f(v)} nJ" for k, v in t["per_source_nj"].items()) + ").", ""]
+                  + " (per source: " + ", ".join(f"{k} {_f(v)} nJ" for k, v in t.get("per_source_nj", {}).items())
+                  + ")" + (f" — {t['reason']}" if t.get("reason") else "") + ".", ""]
     acts = {e["design"]: e.get("activity") for e in entries.values() if e.get("activity")}
     if acts:
         lines += ["## Switching activity", ""]
@@ -96,22 +97,27 @@ def write_charts(summary: dict, out_dir: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    nan = float("nan")
     entries = list(summary["entries"].values())
+
+    def val(v):
+        return nan if v is None else v
+
     labels = [f"{e['design']}\n{e['pdk']}{' (est.)' if e.get('estimate') else ''}" for e in entries]
     paths = []
     fig, axes = plt.subplots(1, 3, figsize=(16, 5))
     x = range(len(entries))
     axes[0].bar(x, [e["cell_area_um2"] / 1e6 for e in entries], color="tab:blue")
     axes[0].set_ylabel("cell area (mm²)")
-    dyn = [e["power_mw"]["dynamic_mw"] for e in entries]
-    leak = [e["power_mw"]["leakage_mw"] for e in entries]
+    dyn = [val(e["power_mw"]["dynamic_mw"]) for e in entries]
+    leak = [val(e["power_mw"]["leakage_mw"]) for e in entries]
     axes[1].bar(x, dyn, label="dynamic (measured activity)", color="tab:orange")
     axes[1].bar(x, leak, bottom=dyn, label="leakage", color="tab:gray")
-    axes[1].scatter(x, [e["power_vectorless_mw"]["total_mw"] for e in entries], color="k", marker="x",
+    axes[1].scatter(x, [val(e["power_vectorless_mw"]["total_mw"]) for e in entries], color="k", marker="x",
                     label="vectorless total", zorder=3)
     axes[1].set_ylabel("power (mW)")
     axes[1].legend(fontsize=7)
-    axes[2].bar(x, [e["energy_per_inference_nj"] for e in entries], color="tab:green")
+    axes[2].bar(x, [val(e["energy_per_inference_nj"]) for e in entries], color="tab:green")
     t = summary.get("target_65nm_energy")
     if t:
         axes[2].axhline(t["target_nj"], color="r", ls="--", label=f"ECON-T published {t['target_nj']} nJ")

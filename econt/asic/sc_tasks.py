@@ -1,6 +1,7 @@
 """The kit's SiliconCompiler task for Debian OpenSTA 2.0.17 (module-level: SC re-imports tasks by name)."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from siliconcompiler import Task
@@ -61,6 +62,8 @@ class LegacyStaTask(Task):
             "econt_default_activity": self.get("var", "default_activity"),
             "econt_activity_file": self.get("var", "activity_file"),
             "econt_report_paths": self.get("var", "report_paths"),
+            "econt_sta_exe": shutil.which("sta") or "sta",
+            "econt_power_script": str(FLOWS_DIR / "econt_power.tcl"),
         }
         with open("econt_sta_vars.tcl", "w") as fh:
             for k, v in tcl.items():

@@ -151,7 +151,14 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -
     crit = pdk.clock_period_ns - meas["setup_slack_ns"]
 
     def pw(v):
+        if "total_w" not in v:  # OpenSTA's power run failed (reported, never replaced by a guess)
+            return {"dynamic_mw": None, "leakage_mw": None, "total_mw": None,
+                    "error": "OpenSTA power run failed (2.0.17 segfaults in report_power on this netlist); "
+                             f"see {Path(v['reports_dir']) / 'power.log'}"}
         return {"dynamic_mw": v["dynamic_w"] * 1e3, "leakage_mw": v["leakage_w"] * 1e3, "total_mw": v["total_w"] * 1e3}
+
+    def energy(v):
+        return v["total_w"] / rate_hz * 1e9 if "total_w" in v else None
 
     latency = int(design.manifest["latency_cycles"])
     return {
@@ -183,8 +190,8 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -
         "power_mw": pw(meas),
         "power_vectorless_mw": pw(vect),
         "vectorless_toggle_rate": pdk.activity.vectorless_toggle_rate,
-        "energy_per_inference_nj": meas["total_w"] / rate_hz * 1e9,
-        "energy_per_inference_vectorless_nj": vect["total_w"] / rate_hz * 1e9,
+        "energy_per_inference_nj": energy(meas),
+        "energy_per_inference_vectorless_nj": energy(vect),
         "inference_rate_mhz": pdk.inference_rate_mhz,
         "config_bits": int(design.manifest.get("config_bits", 0)),
         "activity": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in act_info.items()},
@@ -304,13 +311,18 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
 def _derived_entry(ds: DesignSpec, tgt: PdkConfig, per_src: dict, base: dict) -> dict:
     def mean(key, sub=None):
         vals = [(v[key][sub] if sub else v[key]) for v in per_src.values()]
-        return sum(vals) / len(vals)
+        vals = [x for x in vals if x is not None]
+        return sum(vals) / len(vals) if vals else None
+
+    def sp(vals):
+        vals = [x for x in vals if x is not None]
+        return spread(vals) if vals else None
 
     spreads = {
-        "cell_area_um2": spread([v["cell_area_um2"] for v in per_src.values()]),
-        "critical_path_ns": spread([v["critical_path_ns"] for v in per_src.values()]),
-        "total_power_mw": spread([v["power_mw"]["total_mw"] for v in per_src.values()]),
-        "energy_per_inference_nj": spread([v["energy_per_inference_nj"] for v in per_src.values()]),
+        "cell_area_um2": sp([v["cell_area_um2"] for v in per_src.values()]),
+        "critical_path_ns": sp([v["critical_path_ns"] for v in per_src.values()]),
+        "total_power_mw": sp([v["power_mw"]["total_mw"] for v in per_src.values()]),
+        "energy_per_inference_nj": sp([v["energy_per_inference_nj"] for v in per_src.values()]),
     }
     crit = mean("critical_path_ns")
     entry = {
@@ -356,8 +368,10 @@ def _derived_entry(ds: DesignSpec, tgt: PdkConfig, per_src: dict, base: dict) ->
             "die_area_mm2": pub.die_area_mm2, "power_mw": pub.power_mw,
             "energy_per_inference_nj": pub.energy_per_inference_nj,
             "ratio_die_area": entry["die_area_mm2"] / pub.die_area_mm2,
-            "ratio_power": entry["power_mw"]["total_mw"] / pub.power_mw,
-            "ratio_energy": entry["energy_per_inference_nj"] / pub.energy_per_inference_nj,
+            "ratio_power": (entry["power_mw"]["total_mw"] / pub.power_mw
+                            if entry["power_mw"]["total_mw"] is not None else None),
+            "ratio_energy": (entry["energy_per_inference_nj"] / pub.energy_per_inference_nj
+                             if entry["energy_per_inference_nj"] is not None else None),
             "caveats": "published figures are for the whole ECON-T chip (all algorithms, I/O, PLL, fast commands, "
                        "clock tree, after layout); this estimate covers only the autoencoder block, pre-layout",
         }
@@ -384,8 +398,11 @@ def _add_tmr_overhead(entries: dict, designs: Sequence[DesignSpec], pdks: Sequen
                     "versus": eb["design"],
                     "area_ratio": e["cell_area_um2"] / eb["cell_area_um2"],
                     "area_increase_um2": e["cell_area_um2"] - eb["cell_area_um2"],
-                    "power_ratio": e["power_mw"]["total_mw"] / eb["power_mw"]["total_mw"],
-                    "power_increase_mw": e["power_mw"]["total_mw"] - eb["power_mw"]["total_mw"],
+                    "power_ratio": (e["power_mw"]["total_mw"] / eb["power_mw"]["total_mw"]
+                                    if e["power_mw"]["total_mw"] and eb["power_mw"]["total_mw"] else None),
+                    "power_increase_mw": (e["power_mw"]["total_mw"] - eb["power_mw"]["total_mw"]
+                                          if e["power_mw"]["total_mw"] is not None
+                                          and eb["power_mw"]["total_mw"] is not None else None),
                     "flop_ratio": e["n_flops"] / eb["n_flops"] if eb["n_flops"] else None,
                 }
 
@@ -397,6 +414,10 @@ def _energy_target(entries, designs, derived, cfgs) -> dict | None:
             if e and e["tmr"] == "config" and e["weights"] == "reconfigurable" and cfgs[d].published:
                 limit = cfgs[d].published.energy_per_inference_nj
                 v = e["energy_per_inference_nj"]
+                if v is None:
+                    return {"design": e["design"], "pdk": d, "estimate": True, "energy_per_inference_nj": None,
+                            "target_nj": limit, "met": None,
+                            "reason": "power unavailable from the source libraries' OpenSTA runs"}
                 return {"design": e["design"], "pdk": d, "estimate": True,
                         "energy_per_inference_nj": v, "target_nj": limit, "met": v <= limit,
                         "factor_below_target": limit / v if v > 0 else None,

@@ -19,11 +19,11 @@ def _run(args: argparse.Namespace) -> int:
     for key, e in summary["entries"].items():
         est = " (ESTIMATE)" if e.get("estimate") else ""
         print(f"{key}{est}: area {e['cell_area_um2']:.0f} um2, die {e['die_area_mm2']:.3f} mm2, "
-              f"crit {e['critical_path_ns']:.2f} ns, P {e['power_mw']['total_mw']:.3f} mW, "
-              f"E {e['energy_per_inference_nj']:.4f} nJ/inference")
+              f"crit {e['critical_path_ns']:.2f} ns, P {e['power_mw']['total_mw']} mW, "
+              f"E {e['energy_per_inference_nj']} nJ/inference")
     t = summary.get("target_65nm_energy")
     if t:
-        print(f"65 nm-style ESTIMATE energy/inference {t['energy_per_inference_nj']:.4f} nJ vs target "
+        print(f"65 nm-style ESTIMATE energy/inference {t['energy_per_inference_nj']} nJ vs target "
               f"{t['target_nj']} nJ: {'met' if t['met'] else 'NOT met'}")
     return 0
 
