@@ -16,6 +16,7 @@ from typing import Any, Literal
 from econt.errors import ConfigError
 
 Rounding = Literal["half_even", "half_up", "floor"]
+Arithmetic = Literal["qkeras", "chip"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class ArchSpec:
     latent_rounding: Rounding = "half_even"
     modsum_exp_bits: int = 5     # module sum encoded as a small float: exponent
     modsum_mant_bits: int = 4    # ... and mantissa (9 bits in all by default)
+    # "qkeras": exact sums, rounding at the activation quantisers (bit-exact with model.predict);
+    # "chip": every product truncated (floor) to the activation precision before the sum, as the
+    # ECON-T computes (econt.model.integer, arithmetic="chip"); the quantisers then only clip.
+    arithmetic: Arithmetic = "qkeras"
 
     # ---- derived shapes -------------------------------------------------------------
     @property
@@ -57,6 +62,27 @@ class ArchSpec:
     @property
     def dense_inputs(self) -> int:
         return self.conv_out * self.conv_out * self.conv_filters
+
+    # ---- arithmetic: shifts of products, biases and activations -----------------------------
+    @property
+    def conv_sum_frac(self) -> int:
+        return self.in_frac + self.weight_frac if self.arithmetic == "qkeras" else self.act_frac
+
+    @property
+    def dense_sum_frac(self) -> int:
+        return self.act_frac + self.weight_frac if self.arithmetic == "qkeras" else self.latent_frac
+
+    @property
+    def shifts(self) -> dict[str, int]:
+        """Right shift of each product, left shift of each bias, right shift at each quantiser."""
+        return {
+            "conv_product_shift": self.in_frac + self.weight_frac - self.conv_sum_frac,
+            "conv_bias_shift": self.conv_sum_frac - self.bias_frac,
+            "conv_shift": self.conv_sum_frac - self.act_frac,
+            "dense_product_shift": self.act_frac + self.weight_frac - self.dense_sum_frac,
+            "dense_bias_shift": self.dense_sum_frac - self.bias_frac,
+            "dense_shift": self.dense_sum_frac - self.latent_frac,
+        }
 
     @property
     def n_params(self) -> int:
@@ -78,6 +104,11 @@ class ArchSpec:
     def validate(self, source: str = "<arch>") -> None:
         if self.in_frac > self.in_bits:
             raise ConfigError(f"{source}: in_frac ({self.in_frac}) exceeds in_bits ({self.in_bits}).")
+        if self.arithmetic not in ("qkeras", "chip"):
+            raise ConfigError(f"{source}: arithmetic must be 'qkeras' or 'chip', got {self.arithmetic!r}.")
+        if min(self.shifts.values()) < 0:
+            raise ConfigError(f"{source}: the formats give a negative shift {self.shifts}; the activation/bias "
+                              "cannot have more fractional bits than the sums.")
         for name in ("act_rounding", "latent_rounding"):
             if getattr(self, name) not in ("half_even", "half_up", "floor"):
                 raise ConfigError(f"{source}: {name} must be half_even, half_up or floor.")
@@ -87,21 +118,27 @@ class ArchSpec:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d.update(conv_out=self.conv_out, dense_inputs=self.dense_inputs, n_params=self.n_params,
-                 config_bits=self.config_bits)
+                 config_bits=self.config_bits, **self.shifts)
         return d
 
 
-def arch_from_encoder_config(cfg: Any, calq_bits: int = 22, rounding: Rounding = "half_even") -> ArchSpec:
+def arch_from_encoder_config(cfg: Any, calq_bits: int = 22, arithmetic: Arithmetic = "qkeras",
+                             rounding: Rounding | None = None) -> ArchSpec:
     """Read an :class:`ArchSpec` from the model stage's ``EncoderConfig``.
 
     The model config is the single source of truth for widths; ``calq_bits`` is the
     width of the calibrated charges at the encoder input (22 bits in ECON-T: the
-    float-to-fixed decoder gives up to 21 bits, calibration up to ×2) and ``rounding``
-    the quantisers' rule (QKeras rounds half to even).
+    float-to-fixed decoder gives up to 21 bits, calibration up to ×2); ``arithmetic`` and
+    ``rounding`` select the golden model's variant (``IntegerEncoder(w, rounding, arithmetic)``;
+    default rounding: half-even for qkeras as QKeras rounds, floor for chip). The shifts are
+    cross-checked against ``econt.model.integer.accumulator_widths``.
     """
+    from econt.model.integer import accumulator_widths
+
     from econt.data.normalise import MODSUM_EXP_BITS, MODSUM_MANT_BITS
 
     src = f"model config '{getattr(cfg, 'name', '?')}'"
+    rounding = rounding or ("half_even" if arithmetic == "qkeras" else "floor")
     if getattr(cfg, "arrangement", "8x8") != "8x8":
         raise ConfigError(f"{src}: field 'arrangement' is {cfg.arrangement!r}; the Verilog generator implements "
                           "the ECON-T 8x8x1 image only. Use arrangement: \"8x8\".")
@@ -118,6 +155,12 @@ def arch_from_encoder_config(cfg: Any, calq_bits: int = 22, rounding: Rounding =
         act_bits=cfg.conv_act_bits, act_frac=cfg.conv_act_frac, act_rounding=rounding,
         latent=cfg.latent_dim, latent_bits=cfg.latent_bits, latent_frac=cfg.latent_frac,
         latent_rounding=rounding, modsum_exp_bits=MODSUM_EXP_BITS, modsum_mant_bits=MODSUM_MANT_BITS,
+        arithmetic=arithmetic,
     )
     spec.validate(src)
+    ref = accumulator_widths(cfg, arithmetic)
+    for key, value in spec.shifts.items():
+        if ref[key] != value:
+            raise ConfigError(f"{src}: RTL {key}={value} disagrees with the golden model's {ref[key]}; "
+                              "econt.rtl.arch and econt.model.integer are out of step.")
     return spec

@@ -28,6 +28,9 @@ class RtlConfig:
     hardwired_weights: Optional[str] = None   # weights JSON (econt.export.save_weights_json) for 'hardwired'
     pipeline_stages: int = 2
     calq_bits: int = 22                       # calibrated charge width at the encoder input
+    # "qkeras": bit-exact with the trained QKeras model; "chip": the ECON-T's truncating
+    # products (reproduces the emulator's test vectors). See econt.model.integer.
+    arithmetic: Literal["qkeras", "chip"] = "qkeras"
     clock_mhz: float = 40.0
 
     def validate(self, source: str = "<RtlConfig>") -> None:

@@ -133,17 +133,21 @@ class _Gen:
         xmax = (1 << s.in_bits) - 1
         amax = (1 << s.act_bits) - 1
         k2 = s.kernel * s.kernel
-        self.conv_bias_shift = s.in_frac + s.weight_frac - s.bias_frac
-        self.dense_bias_shift = s.act_frac + s.weight_frac - s.bias_frac
-        if self.conv_bias_shift < 0 or self.dense_bias_shift < 0:
-            raise ConfigError("bias has more fractional bits than the products; fix the model config")
+        sh = s.shifts
+        self.conv_pshift, self.dense_pshift = sh["conv_product_shift"], sh["dense_product_shift"]
+        self.conv_bias_shift, self.dense_bias_shift = sh["conv_bias_shift"], sh["dense_bias_shift"]
+        self.conv_shift, self.dense_shift = sh["conv_shift"], sh["dense_shift"]
+        # products: unsigned input (+1 sign bit) x signed weight, exact
+        self.conv_pw = s.in_bits + 1 + s.weight_bits
+        self.dense_pw = s.act_bits + 1 + s.weight_bits
         cb_lo, cb_hi = wmin << self.conv_bias_shift, wmax << self.conv_bias_shift
         db_lo, db_hi = wmin << self.dense_bias_shift, wmax << self.dense_bias_shift
-        self.conv_acc = max(_bits_signed(k2 * xmax * wmin + cb_lo, k2 * xmax * wmax + cb_hi), s.act_bits + 2)
+        # accumulator bounds exactly as the golden model (floor-shifted products when chip)
+        self.conv_acc = max(_bits_signed(k2 * ((xmax * wmin) >> self.conv_pshift) + cb_lo,
+                                         k2 * ((xmax * wmax) >> self.conv_pshift) + cb_hi), s.act_bits + 2)
         n = s.dense_inputs
-        self.dense_acc = max(_bits_signed(n * amax * wmin + db_lo, n * amax * wmax + db_hi), s.latent_bits + 2)
-        self.conv_shift = s.in_frac + s.weight_frac - s.act_frac
-        self.dense_shift = s.act_frac + s.weight_frac - s.latent_frac
+        self.dense_acc = max(_bits_signed(n * ((amax * wmin) >> self.dense_pshift) + db_lo,
+                                          n * ((amax * wmax) >> self.dense_pshift) + db_hi), s.latent_bits + 2)
         self.files: dict[str, str] = {}
 
     # -------------------------------------------------------------------- parameter indices
@@ -158,6 +162,29 @@ class _Gen:
 
     def dense_b_index(self, l_: int) -> int:
         return self.dense_w_index(self.s.dense_inputs, 0) + l_
+
+    @staticmethod
+    def _term(prod: str, pw: int, acc_bits: int) -> str:
+        """A (shifted) product of ``pw`` bits fitted to the accumulator width.
+
+        The accumulator width bounds every partial sum, so a narrower accumulator only drops
+        copies of the sign bit; two's complement sums are exact modulo 2**acc_bits.
+        """
+        if acc_bits > pw:
+            return f"{{{{{acc_bits - pw}{{{prod}[{pw - 1}]}}}}, {prod}}}"
+        if acc_bits == pw:
+            return prod
+        return f"{prod}[{acc_bits - 1}:0]"
+
+    def _mac(self, x: str, w: str, pw: int, pshift: int, acc: str, acc_bits: int, indent: str) -> list[str]:
+        out = [f"{indent}prod = $signed({{1'b0, {x}}}) * {w};"]
+        if pshift:
+            # chip arithmetic: truncate (floor) every product before the sum
+            out.append(f"{indent}prodq = prod[{pw - 1}:{pshift}];")
+            out.append(f"{indent}{acc} = {acc} + {self._term('prodq', pw - pshift, acc_bits)};")
+        else:
+            out.append(f"{indent}{acc} = {acc} + {self._term('prod', pw, acc_bits)};")
+        return out
 
     def _bias_term(self, acc_bits: int, shift: int) -> str:
         """Bias aligned to the product precision and sign-extended to the accumulator."""
@@ -256,52 +283,47 @@ module econt_cfg_regs (
   wire addr_ok = (cfg_block < {bw}'d{lay.blocks}) && (cfg_byte < {yw}'d{bpb});
   wire [{aw - 1}:0] waddr = {{{aw - bw}'d0, cfg_block}} * {aw}'d{bpb} + {{{aw - yw}'d0, cfg_byte}};
   wire wr = cfg_we && addr_ok;
-  // Byte enables by a loop over constant indices: synthesis builds one comparator and
-  // load-enable per byte (a variable part-select would become a {nbits}-bit shifter).
-  integer k;
+  // One register, address comparator and load enable per byte: a variable part-select
+  // write would synthesise to a {nbits}-bit shifter, and byte-sized registers keep event-driven
+  // simulation of a write local to the weights it changes.
+  genvar g;
+  generate
+    for (g = 0; g < {nbytes}; g = g + 1) begin : g_byte
+      localparam integer ADDR = g;
+      wire sel = wr && (waddr == ADDR[{aw - 1}:0]);
 """
+        sig = "voted" if self.tmr_cfg else "q"
+        image_concat = "{" + ", ".join(f"g_byte[{g}].{sig}" for g in reversed(range(nbytes))) + "}"
         if self.tmr_cfg:
-            body = f"""  // tmr=config: three copies; every cycle each copy loads the voted value (continuous
-  // refresh), so a single upset in one copy is outvoted at once and repaired at the next edge.
-  reg  [{nbits - 1}:0] cfg_a;
-  reg  [{nbits - 1}:0] cfg_b;
-  reg  [{nbits - 1}:0] cfg_c;
-  wire [{nbits - 1}:0] voted;
-  econt_vote #(.W({nbits})) u_vote (.a(cfg_a), .b(cfg_b), .c(cfg_c), .y(voted));
-  (* keep *) always @(posedge clk) begin
-    if (!rst_n) cfg_a <= {nbits}'d0;
-    else begin
-      cfg_a <= voted;
-      if (wr) for (k = 0; k < {nbytes}; k = k + 1) if (waddr == k[{aw - 1}:0]) cfg_a[k*8 +: 8] <= cfg_wdata;
+            body = f"""      // tmr=config: three copies of every byte; each copy loads the voted value every cycle
+      // (continuous refresh), so a single upset in one copy is outvoted at once and repaired
+      // at the next edge. Each copy is its own kept process so synthesis cannot merge them.
+      reg [7:0] q_a;
+      reg [7:0] q_b;
+      reg [7:0] q_c;
+      wire [7:0] voted = (q_a & q_b) | (q_a & q_c) | (q_b & q_c);
+      wire [7:0] nxt = sel ? cfg_wdata : voted;
+      (* keep *) always @(posedge clk) q_a <= rst_n ? nxt : 8'd0;
+      (* keep *) always @(posedge clk) q_b <= rst_n ? nxt : 8'd0;
+      (* keep *) always @(posedge clk) q_c <= rst_n ? nxt : 8'd0;
     end
-  end
-  (* keep *) always @(posedge clk) begin
-    if (!rst_n) cfg_b <= {nbits}'d0;
-    else begin
-      cfg_b <= voted;
-      if (wr) for (k = 0; k < {nbytes}; k = k + 1) if (waddr == k[{aw - 1}:0]) cfg_b[k*8 +: 8] <= cfg_wdata;
-    end
-  end
-  (* keep *) always @(posedge clk) begin
-    if (!rst_n) cfg_c <= {nbits}'d0;
-    else begin
-      cfg_c <= voted;
-      if (wr) for (k = 0; k < {nbytes}; k = k + 1) if (waddr == k[{aw - 1}:0]) cfg_c[k*8 +: 8] <= cfg_wdata;
-    end
-  end
-  assign image = voted;
+  endgenerate
+  // One concatenation (not 1,608 part-assigns to one net): event-driven simulators then
+  // update the image in one step per write.
+  assign image = {image_concat};
 endmodule
 """
             what = "Configuration register file, triplicated with voting and continuous refresh (tmr=config)."
         else:
-            body = f"""  reg [{nbits - 1}:0] cfg_q;
-  always @(posedge clk) begin
-    if (!rst_n) cfg_q <= {nbits}'d0;
-    else if (wr) begin
-      for (k = 0; k < {nbytes}; k = k + 1) if (waddr == k[{aw - 1}:0]) cfg_q[k*8 +: 8] <= cfg_wdata;
+            body = f"""      reg [7:0] q;
+      always @(posedge clk)
+        if (!rst_n) q <= 8'd0;
+        else if (sel) q <= cfg_wdata;
     end
-  end
-  assign image = cfg_q;
+  endgenerate
+  // One concatenation (not 1,608 part-assigns to one net): event-driven simulators then
+  // update the image in one step per write.
+  assign image = {image_concat};
 endmodule
 """
             what = "Configuration register file (weights), written through the I2C-mapped byte port."
@@ -379,16 +401,33 @@ endmodule
         for t in range(k * k):
             lines.append(f"  wire signed [{wb - 1}:0] w{t} = {wsrc}[{t * wb + wb - 1}:{t * wb}];")
         lines.append(f"  wire signed [{wb - 1}:0] bias = {bsrc};")
+        pw = self.conv_pw
+        lines.append("  // Accumulators in one procedural block: evaluated once per new image in simulation.")
+        if self.conv_pshift:
+            lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
+        lines.append(f"  reg signed [{pw - 1}:0] prod;")
+        if self.conv_pshift:
+            lines.append("  /* verilator lint_on UNUSEDSIGNAL */")
+        if self.conv_pshift:
+            lines.append(f"  reg signed [{pw - self.conv_pshift - 1}:0] prodq;  // floor(prod / 2**{self.conv_pshift})")
+        for p in range(co * co):
+            lines.append(f"  reg signed [{a - 1}:0] acc{p};")
+        lines.append("  always @* begin")
+        lines.append(f"    prod = {pw}'sd0;")
+        if self.conv_pshift:
+            lines.append(f"    prodq = {pw - self.conv_pshift}'sd0;")
         for p in range(co * co):
             oi, oj = divmod(p, co)
-            terms = [self._bias_term(a, self.conv_bias_shift)]
+            lines.append(f"    acc{p} = {self._bias_term(a, self.conv_bias_shift)};")
             for di in range(k):
                 for dj in range(k):
                     r, c = oi * st + di - s.pad_before, oj * st + dj - s.pad_before
                     if 0 <= r < img and 0 <= c < img:
                         px = r * img + c
-                        terms.append(f"$signed({{1'b0, img[{px * ib + ib - 1}:{px * ib}]}}) * w{di * k + dj}")
-            lines.append(f"  wire signed [{a - 1}:0] acc{p} =\n      " + "\n    + ".join(terms) + ";")
+                        lines += self._mac(f"img[{px * ib + ib - 1}:{px * ib}]", f"w{di * k + dj}", pw,
+                                           self.conv_pshift, f"acc{p}", a, "    ")
+        lines.append("  end")
+        for p in range(co * co):
             lines += _requant_lines(f"acc{p}", a, self.conv_shift, ab, s.act_rounding,
                                     f"act[{p * ab + ab - 1}:{p * ab}]", str(p))
         lines.append("endmodule\n")
@@ -421,12 +460,25 @@ endmodule
         # A procedural loop (not one 128-term continuous expression): simulators evaluate it
         # once per new input vector instead of rippling every input change through the adder
         # chain; synthesis builds the same adder tree either way.
+        pw = self.dense_pw
         lines.append(f"  reg signed [{a - 1}:0] acc;")
+        if self.dense_pshift:
+            lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
+        lines.append(f"  reg signed [{pw - 1}:0] prod;")
+        if self.dense_pshift:
+            lines.append("  /* verilator lint_on UNUSEDSIGNAL */")
+        if self.dense_pshift:
+            lines.append(f"  reg signed [{pw - self.dense_pshift - 1}:0] prodq;  // floor(prod / 2**{self.dense_pshift})")
         lines.append("  integer j;")
         lines.append("  always @* begin")
         lines.append(f"    acc = {self._bias_term(a, self.dense_bias_shift)};")
-        lines.append(f"    for (j = 0; j < {n}; j = j + 1)")
-        lines.append(f"      acc = acc + $signed({{1'b0, act[j*{ab} +: {ab}]}}) * $signed({wsrc}[j*{wb} +: {wb}]);")
+        lines.append(f"    prod = {pw}'sd0;")
+        if self.dense_pshift:
+            lines.append(f"    prodq = {pw - self.dense_pshift}'sd0;")
+        lines.append(f"    for (j = 0; j < {n}; j = j + 1) begin")
+        lines += self._mac(f"act[j*{ab} +: {ab}]", f"$signed({wsrc}[j*{wb} +: {wb}])", pw, self.dense_pshift,
+                           "acc", a, "      ")
+        lines.append("    end")
         lines.append("  end")
         lines += _requant_lines("acc", a, self.dense_shift, lb, s.latent_rounding, "y", "o")
         lines.append("endmodule\n")
@@ -434,8 +486,16 @@ endmodule
 
     # ------------------------------------------------------------------ top
     def _param_slice(self, p: int) -> str:
+        """Image bits of parameter ``p`` (MSB first); one part-select when contiguous."""
+        if not hasattr(self, "_img_of"):
+            inv = np.empty(len(self.layout.param_bit), dtype=np.int64)
+            inv[np.asarray(self.layout.param_bit)] = np.arange(len(self.layout.param_bit))
+            self._img_of = inv
         wb = self.s.weight_bits
-        return f"params[{p * wb + wb - 1}:{p * wb}]"
+        bits = [int(self._img_of[p * wb + b]) for b in range(wb)]
+        if bits == list(range(bits[0], bits[0] + wb)):
+            return f"image[{bits[-1]}:{bits[0]}]"
+        return "{" + ", ".join(f"image[{i}]" for i in reversed(bits)) + "}"
 
     def _const(self, indices: list[int]) -> str:
         """Hardwired parameters as one constant; first index in the lowest bits."""
@@ -485,9 +545,11 @@ endmodule
         L = [f"\nmodule {TOP} (", "\n".join(ports), ");"]
         L.append(f"  // Latency: {P} clock cycle(s) from in_valid/calq to out_valid/latent/modsum_code.")
         stages = []
+        widths: dict[str, int] = {}
 
         def pipe(name: str, width: int, d: str, q: str, vd: str, vq: str) -> None:
             # data registers need no reset (valid qualifies them); the valid bit is reset
+            widths[name] = width
             L.append(f"  econt_pipe_reg #(.W({width}), .RESET(0)) u_pipe_{name} "
                      f"(.clk(clk), .rst_n(rst_n), .d({d}), .q({q}));")
             L.append(f"  econt_pipe_reg #(.W(1), .RESET(1)) u_valid_{name} "
@@ -524,16 +586,8 @@ endmodule
             L.append(f"  wire [{nbits - 1}:0] image;")
             L.append("  econt_cfg_regs u_cfg (.clk(clk), .rst_n(rst_n), .cfg_we(cfg_we), .cfg_block(cfg_block),\n"
                      "                       .cfg_byte(cfg_byte), .cfg_wdata(cfg_wdata), .image(image));")
-            L.append(f"  // Parameter bits in order p*{s.weight_bits}+b (econt.rtl.layout), wired from the image.")
-            L.append(f"  wire [{s.config_bits - 1}:0] params;")
-            pb = np.asarray(self.layout.param_bit)
-            i = 0
-            while i < len(pb):
-                j = i
-                while j + 1 < len(pb) and pb[j + 1] == pb[j] + 1:
-                    j += 1
-                L.append(f"  assign params[{pb[j]}:{pb[i]}] = image[{j}:{i}];")
-                i = j + 1
+            L.append(f"  // Weights wired straight from the register image (econt.rtl.layout / register_map.json):\n"
+                     f"  // parameter p, bit b sits in image bit register_map[p*{s.weight_bits}+b].")
         # conv
         co2 = s.conv_out * s.conv_out
         L.append(f"  wire [{co2 * ab - 1}:0] fmap [0:{s.conv_filters - 1}];")
@@ -576,7 +630,7 @@ endmodule
         L.append("endmodule\n")
         self.files[TOP] = self.header(f"ECON-T encoder top: {s.n_cells} cells -> {s.latent} x {lb}-bit latent + "
                                       f"{mc}-bit module sum, one inference per clock.") + "\n".join(L) + self.footer()
-        return {"ports": port_list, "pipeline_registers": stages}
+        return {"ports": port_list, "pipeline_registers": stages, "pipeline_register_widths": widths}
 
 
 def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec] = None,
@@ -591,7 +645,11 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
     if spec is None:
         from econt.model.config import load_encoder_config
         from econt.rtl.arch import arch_from_encoder_config
-        spec = arch_from_encoder_config(load_encoder_config(cfg.model_config), calq_bits=cfg.calq_bits)
+        spec = arch_from_encoder_config(load_encoder_config(cfg.model_config), calq_bits=cfg.calq_bits,
+                                        arithmetic=cfg.arithmetic)
+    if spec.arithmetic != cfg.arithmetic:
+        raise ConfigError(f"design '{cfg.name}': arithmetic is {cfg.arithmetic!r} in the RTL config but "
+                          f"{spec.arithmetic!r} in the architecture passed in; make them agree.")
     if layout is None:
         from econt.model.config import load_encoder_config
         layout = default_layout(spec, load_encoder_config(cfg.model_config))
@@ -633,6 +691,7 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         "pipeline_stages": cfg.pipeline_stages,
         "latency_cycles": cfg.pipeline_stages,
         "pipeline_registers": top_info["pipeline_registers"],
+        "pipeline_register_widths": top_info["pipeline_register_widths"],
         "clock_mhz": cfg.clock_mhz,
         "config_bits": config_bits,
         "config_flops": config_bits * copies,
@@ -641,6 +700,10 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
             "write_port": "cfg_we/cfg_block/cfg_byte/cfg_wdata, one byte per clock, synchronous",
         },
         "accumulator_bits": {"conv": gen.conv_acc, "dense": gen.dense_acc},
+        "arithmetic": spec.arithmetic,
+        "lint_waivers": ({"UNUSEDSIGNAL": "econt_conv_filter/econt_dense_neuron 'prod' low bits: the chip arithmetic "
+                                          "truncates every product, so those bits are dropped by design"}
+                         if spec.arithmetic == "chip" else {}),
         "ports": top_info["ports"],
         "hierarchy": {"econt_conv_filter": spec.conv_filters, "econt_dense_neuron": spec.latent},
         "config_hash": config_hash({"rtl": to_plain(cfg), "arch": spec.to_dict(),

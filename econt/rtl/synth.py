@@ -14,7 +14,7 @@ from econt.rtl.generator import GeneratedDesign
 
 
 def synth_stats(design: GeneratedDesign, top: Optional[str] = None, flatten: bool = True,
-                workdir: Optional[Path] = None) -> dict[str, Any]:
+                workdir: Optional[Path] = None, params: Optional[dict[str, int]] = None) -> dict[str, Any]:
     """Generic ``synth`` (no liberty) of ``top`` (default the design top); returns counts.
 
     ``flops`` counts all internal flip-flop cells ($_DFF*, $_SDFF*, $_DFFE* ...).
@@ -28,7 +28,8 @@ def synth_stats(design: GeneratedDesign, top: Optional[str] = None, flatten: boo
     d = ys.Design()
     for f in design.files:
         ys.run_pass(f"read_verilog -defer {f}", d)
-    ys.run_pass(f"hierarchy -top {top}", d)
+    chparam = "".join(f" -chparam {k} {v}" for k, v in sorted((params or {}).items()))
+    ys.run_pass(f"hierarchy{chparam} -top {top}", d)
     ys.run_pass("synth -booth" + (" -flatten" if flatten else "") + f" -top {top}", d)
     stat = workdir / f"synth_stat_{top}.json"
     ys.run_pass(f"tee -q -o {stat} stat -json", d)

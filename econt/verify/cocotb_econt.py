@@ -19,9 +19,14 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 
 def _handle(dut, path: str):
+    """``a.b[3].c`` → the simulator object (generate-block arrays are indexed)."""
     h = dut
     for part in path.split("."):
-        h = getattr(h, part)
+        if part.endswith("]"):
+            name, idx = part[:-1].split("[")
+            h = getattr(h, name)[int(idx)]
+        else:
+            h = getattr(h, part)
     return h
 
 
@@ -65,7 +70,8 @@ async def _stream(dut, first: int, count: int, events: list[dict]) -> list[dict]
 
 @cocotb.test()
 async def run_plan(dut) -> None:
-    plan = json.loads(open(os.environ["ECONT_SIM_PLAN"]).read())
+    with open(os.environ["ECONT_SIM_PLAN"]) as fh:
+        plan = json.load(fh)
     dut.start_req.value = 0
     dut.stream_first.value = 0
     dut.stream_count.value = 0

@@ -25,7 +25,7 @@ from econt.paths import repo_root
 from econt.rtl.generator import GeneratedDesign
 from econt.rtl.layout import ConfigLayout
 
-Golden = Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]]
+Golden = Callable[[Any, np.ndarray, dict], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -58,11 +58,15 @@ class SimResult:
         return self.samples / self.sim_seconds if self.sim_seconds > 0 else 0.0
 
 
-def golden_encode(weights: Any, calq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Golden model: ``IntegerEncoder(weights).encode_calq(calq)`` (normalisation inside, as the chip)."""
+def golden_encode(weights: Any, calq: np.ndarray, arch: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Golden model: ``IntegerEncoder(weights, rounding, arithmetic).encode_calq(calq)`` with the
+    design's arithmetic (normalisation and module-sum code inside, as the chip)."""
     from econt.model.integer import IntegerEncoder
 
-    lat, msc = IntegerEncoder(weights).encode_calq(np.asarray(calq, dtype=np.int64))
+    if arch["act_rounding"] != arch["latent_rounding"]:
+        raise StageError("the golden model has one rounding rule for both quantisers; the design has two")
+    enc = IntegerEncoder(weights, rounding=arch["act_rounding"], arithmetic=arch["arithmetic"])
+    lat, msc = enc.encode_calq(np.asarray(calq, dtype=np.int64))
     return np.asarray(lat, dtype=np.int64), np.asarray(msc, dtype=np.int64)
 
 
@@ -103,7 +107,7 @@ module econt_tb;
   reg busy = 1'b0;
   reg streaming = 1'b0;
   reg in_valid = 1'b0;
-  reg [{n * cb - 1}:0] calq = 0;
+  reg [{n * cb - 1}:0] calq;   // starts X so the first sample (even all zeros) is an event
   wire out_valid;
   wire [{lat_w - 1}:0] latent;
   wire [{mc - 1}:0] modsum_code;
@@ -249,7 +253,7 @@ def simulate(design: GeneratedDesign, weight_sets: Sequence[Any], chunks: Sequen
     start = 0
     for ci, c in enumerate(chunks):
         n = len(c.calq)
-        gl, gm = golden(weight_sets[c.weights_index], np.asarray(c.calq, dtype=np.int64))
+        gl, gm = golden(weight_sets[c.weights_index], np.asarray(c.calq, dtype=np.int64), a)
         gold_lat[start:start + n], gold_ms[start:start + n] = gl, gm
         chunk_of[start:start + n] = ci
         diff = (out_lat[start:start + n] != gl).sum() + (out_ms[start:start + n] != gm).sum()
