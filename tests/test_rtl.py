@@ -129,3 +129,27 @@ def test_tmr_copies_survive_synthesis(tmp_path):
     assert flops["none"] == 264
     assert flops["config"] == 3 * 264 and flops["full"] == 3 * 264
     assert flops["none_pipe"] == 16 and flops["config_pipe"] == 16 and flops["full_pipe"] == 48
+
+
+def test_cli_generate(tmp_path):
+    from econt.cli.main import main
+
+    assert main(["rtl", "generate", "--config", "econt_tmr_config", "--out", str(tmp_path / "d"), "--lint"]) == 0
+    m = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert m["tmr"] == "config" and m["config_flops"] == 3 * 12_864
+
+
+def test_hardwired_design_lints_and_matches_golden(tmp_path, spec):
+    """Hardwired mode: weights baked in as per-instance parameters, no register port."""
+    from econt.model.integer import random_integer_weights
+    from econt.verify.sim import StreamChunk, simulate, weights_flat
+    from econt.verify.stimulus import extreme_calq
+
+    w = random_integer_weights(load_encoder_config(), 4)
+    cfg = RtlConfig(name="hw", weights="hardwired", hardwired_weights="unused.json", pipeline_stages=1)
+    d = generate_design(cfg, tmp_path / "hw", spec=spec, hardwired_params=weights_flat(w))
+    assert d.manifest["config_bits"] == 0 and not (tmp_path / "hw" / "econt_cfg_regs.v").exists()
+    assert "cfg_we" not in {p["name"] for p in d.manifest["ports"]}
+    assert lint_design(d)["lint_warnings"] == 0
+    res = simulate(d, [w], [StreamChunk(0, extreme_calq(24, seed=8))], tmp_path / "sim")
+    assert res.mismatches == 0
