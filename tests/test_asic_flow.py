@@ -128,7 +128,11 @@ def test_summary_json_markdown_and_charts(asic_run):
         assert {"dynamic_mw", "leakage_mw", "total_mw"} <= set(e["power_mw"])
     est = _entry(asic_run, "config", "cmos65lp-style")
     assert est["estimate"] is True and set(est["per_source"]) == {"sky130hd", "nangate45"}
-    assert est["spread"]["energy_per_inference_nj"]["min"] > 0
+    assert est["spread"]["cell_area_um2"]["min"] > 0
+    if est["energy_per_inference_nj"] is not None:
+        assert est["spread"]["energy_per_inference_nj"]["min"] > 0
+    else:  # no source library gave power (OpenSTA 2.0.17 crash): the target is then undecided, not faked
+        assert doc["target_65nm_energy"]["met"] is None
     assert "published_comparison" in est
     assert doc["target_65nm_energy"]["target_nj"] == 2.4
     md = (out / "summary.md").read_text()
