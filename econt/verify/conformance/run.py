@@ -242,13 +242,13 @@ def i2c_check(case: ConformanceCase) -> dict[str, Any]:
 
 
 def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_config: str = "econt_default",
-               weights_mode: str = "hardwired") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+               weights_mode: str = "registers") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Latents and module sum from the generated RTL (chip arithmetic) simulated in Icarus.
 
-    ``weights_mode="hardwired"``: the init.yaml weights are generated into the design as constants
-    (fast: no register traffic). ``"registers"``: the reconfigurable design, loaded with the
-    init.yaml weights through its I2C-mapped register port before streaming (slow in Icarus: every
-    byte write re-evaluates the whole combinational datapath).
+    ``weights_mode="registers"`` (default): the reconfigurable design, loaded with the init.yaml
+    weights through its I2C-mapped register port (one write per (block, byte) of the image) before
+    streaming — the chip's own register image, unchanged. ``"hardwired"``: the init.yaml weights
+    generated into the design as constants.
     """
     from econt.model.integer import chip_calq_to_cells
     from econt.rtl.config import load_rtl_config, rtl_config_path
@@ -351,7 +351,7 @@ def plot_emd(name: str, per_pair: dict[str, np.ndarray], out_dir: Path) -> Path:
 
 
 def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, emd: bool = True,
-             work: Optional[Path] = None, max_report: int = 20, rtl_weights: str = "hardwired",
+             work: Optional[Path] = None, max_report: int = 20, rtl_weights: str = "registers",
              chip_overrides: Optional[dict[str, Any]] = None, plot_dir: Optional[Path] = None) -> dict[str, Any]:
     """One configuration. ``chip_overrides`` (``n_etx``, ``cell_order``) go to :func:`load_chip_config`
     — a what-if to see how the comparison and the divergence diagnosis react."""
