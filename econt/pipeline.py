@@ -66,14 +66,14 @@ STAGES: dict[str, Stage] = {
               ("configs/rtl", "configs/model"), after=("export",),
               outputs=("reports/rtl/summary.json",), uses_shared=True,
               fix_hint="iverilog/verilator must be installed (make setup); see the log for the first mismatching sample"),
-        Stage("asic", "econt.asic.stage:run_stage", _CORE + ("econt/asic", "econt/rtl", "flows"),
-              ("pdk_configs", "configs/rtl", "configs/model"), after=("rtl",),
-              outputs=("reports/asic/summary.json",), uses_shared=True,
-              fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
         Stage("conformance", "econt.verify.conformance.run:run_stage",
               _CORE + ("econt/verify/conformance", "econt/data", "econt/model", "econt/export", "econt/rtl"),
               ("configs/model",), after=("rtl",), outputs=("reports/conformance/summary.json",), uses_shared=True,
               fix_hint="needs ../shared/econt-vectors; the log names the first crossing and stage that diverged"),
+        Stage("asic", "econt.asic.stage:run_stage", _CORE + ("econt/asic", "econt/rtl", "flows"),
+              ("pdk_configs", "configs/rtl", "configs/model"), after=("rtl",),
+              outputs=("reports/asic/summary.json",), uses_shared=True,
+              fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
         Stage("report", "econt.report.dashboard:run_stage", _CORE + ("econt/report",), (),
               after=("data", "emd", "train", "export", "rtl", "asic", "conformance"), outputs=("reports/index.html",),
               fix_hint="run the stages it summarises first (make all)"),
@@ -81,7 +81,7 @@ STAGES: dict[str, Stage] = {
 }
 
 GROUPS: dict[str, list[str]] = {
-    "all": ["data", "emd", "train", "export", "rtl", "asic", "conformance", "report"],
+    "all": ["data", "emd", "train", "export", "rtl", "conformance", "asic", "report"],
     "train": ["data", "emd", "train", "export"],
     "asic": ["data", "emd", "train", "export", "rtl", "asic"],
 }
