@@ -38,14 +38,18 @@ def _fake_reports(root: Path) -> None:
     (root / "train" / "summary.json").write_text(json.dumps({
         "losses": {"mse": {"mean_emd_test": 1.234567, "median_emd_test": 1.01, "mean_emd_real": 1.5},
                    "emd_cnn": {"mean_emd_test": 0.8123, "median_emd_test": 0.7, "mean_emd_real": 1.1}},
-        "deployed_baseline": {"mean_emd_real": 1.3}}))
+        "deployed_mean_emd_real": 1.3, "ratio_emd_cnn_over_mse_test": 0.658, "bit_exact_mismatches": 0}))
     (root / "asic" / "summary.json").write_text(json.dumps({"entries": {
         "default_tmr_config/sky130hd": {"cell_area_um2": 1234567.8, "die_area_mm2": 2.5, "fmax_mhz": 55.5,
                                         "power_mw": 12.25, "energy_per_inference_nj": 0.306, "n_flops": 13000}}}))
-    (root / "rtl" / "summary.json").write_text(json.dumps({"sim_samples": 10000, "sim_mismatches": 0,
-                                                           "seu": {"none": {"upsets_injected": 200, "outputs_corrupted": 57},
-                                                                   "config": {"upsets_injected": 200, "outputs_corrupted": 0}}}))
-    (root / "conformance" / "summary.json").write_text(json.dumps({"configurations": {
+    (root / "rtl" / "summary.json").write_text(json.dumps({
+        "designs": {"econt_default": {"lint_warnings": 0, "sim_samples": 10000, "sim_mismatches": 0, "latency_cycles": 2,
+                                      "config_bits": 12864}},
+        "seu": {"none": {"config_upsets_injected": 60, "config_outputs_corrupted": 739, "pipeline_upsets_injected": 60,
+                         "pipeline_outputs_corrupted": 60},
+                "config": {"config_upsets_injected": 60, "config_outputs_corrupted": 0, "pipeline_upsets_injected": 60,
+                           "pipeline_outputs_corrupted": 60}}}))
+    (root / "conformance" / "summary.json").write_text(json.dumps({"configs": {
         "AE_8x8_c8_S2_ele_qkeras": {"crossings": 3564, "words_compared": 46332,
                                     "golden": {"words_matching": 46332, "words_compared": 46332}}}}))
     fig, ax = plt.subplots()
@@ -69,7 +73,7 @@ def test_dashboard_in_headless_chromium(tmp_path):
     assert "Training loss per epoch" in dom
     # every headline cell shows exactly the value in its JSON file
     cells = re.findall(r'data-source="([^"]+)" data-key="([^"]+)">([^<]*)<', dom)
-    assert len(cells) >= 12
+    assert len(cells) >= 25
     for source, key, text in cells:
         value = get_path(json.loads((reports / source).read_text()), key)
         assert text == fmt(value), (source, key, text, value)

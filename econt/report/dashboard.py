@@ -108,14 +108,21 @@ def _emd_rows(s: Summaries) -> str:
                     + s.cell("train", f"{prefix}{loss}.mean_emd_test")
                     + s.cell("train", f"{prefix}{loss}.median_emd_test")
                     + s.cell("train", f"{prefix}{loss}.mean_emd_real") + "</tr>")
-    base = s.first_key("train", ["deployed_baseline.mean_emd_real", "deployed.mean_emd_real", "baseline.mean_emd_real"])
+    base = s.first_key("train", ["deployed_mean_emd_real", "deployed_baseline.mean_emd_real", "deployed.mean_emd_real"])
     if base:
         rows.append('<tr><th>deployed ECON-T encoder (baseline)</th><td class="missing">—</td><td class="missing">—</td>'
                     + s.cell("train", base) + "</tr>")
     if not rows:
         return '<p class="missing">Training has not run yet (make train).</p>'
+    ratios = _kv_rows(s, "train", [
+        ("EMD-CNN loss / telescope, synthetic test (target ≤ 0.85)", ["ratio_emd_cnn_over_telescope_test"]),
+        ("EMD-CNN loss / MSE, synthetic test (target ≤ 0.75)", ["ratio_emd_cnn_over_mse_test"]),
+        ("EMD-CNN loss / telescope, real vectors", ["ratio_emd_cnn_over_telescope_real"]),
+        ("EMD-CNN loss / MSE, real vectors", ["ratio_emd_cnn_over_mse_real"]),
+        ("integer model vs QKeras: mismatches", ["bit_exact_mismatches"]),
+        ("integer model vs QKeras: samples compared", ["bit_exact_samples"])])
     return ("<table><tr><th>loss</th><th>mean EMD, synthetic test</th><th>median EMD, synthetic test</th>"
-            "<th>mean EMD, real ECON-T vectors</th></tr>" + "".join(rows) + "</table>")
+            "<th>mean EMD, real ECON-T vectors</th></tr>" + "".join(rows) + "</table>" + ratios)
 
 
 def _asic_entries(s: Summaries) -> list[tuple[str, str]]:
@@ -233,9 +240,7 @@ def build_dashboard(root: Path | None = None) -> Path:
                                  ("exact EMD pairs/s (batched)", ["exact_pairs_per_s"]),
                                  ("plain ot.emd2 loop pairs/s", ["pot_loop_pairs_per_s"])]),
              "<h3>Verification, radiation tolerance, conformance</h3>",
-             _kv_rows(s, "rtl", [("simulated samples", ["sim_samples", "total.sim_samples"]),
-                                 ("simulation mismatches", ["sim_mismatches", "total.sim_mismatches"]),
-                                 ("configuration bits", ["config_bits"])]),
+             _rtl_table(s),
              _seu_table(s), _conformance_table(s),
              "<h3>Per-region weight sets</h3>", _weight_sets(root)]
     for stage in STAGE_ORDER:
@@ -267,24 +272,37 @@ def build_dashboard(root: Path | None = None) -> Path:
     return out
 
 
+def _rtl_table(s: Summaries) -> str:
+    designs = s.docs.get("rtl", {}).get("designs")
+    if not isinstance(designs, dict) or not designs:
+        return '<p class="missing">RTL verification has not run yet.</p>'
+    keys = ("lint_warnings", "sim_samples", "sim_mismatches", "latency_cycles", "config_bits")
+    rows = [f"<tr><th>{html.escape(name)}</th>" + "".join(s.cell("rtl", f"designs.{name}.{k}") for k in keys) + "</tr>"
+            for name, v in designs.items() if isinstance(v, dict)]
+    return ("<table><tr><th>generated design</th><th>lint warnings</th><th>simulated samples</th><th>mismatches vs "
+            "golden</th><th>latency (cycles)</th><th>configuration bits</th></tr>" + "".join(rows) + "</table>")
+
+
 def _seu_table(s: Summaries) -> str:
     rtl = s.docs.get("rtl", {})
     seu = rtl.get("seu")
     if not isinstance(seu, dict) or not seu:
         return '<p class="missing">SEU fault injection has not run yet.</p>'
     rows = []
+    keys = ("config_upsets_injected", "config_outputs_corrupted", "pipeline_upsets_injected", "pipeline_outputs_corrupted")
     for opt, v in seu.items():
         if isinstance(v, dict):
-            rows.append(f"<tr><th>tmr={html.escape(opt)}</th>" + s.cell("rtl", f"seu.{opt}.upsets_injected")
-                        + s.cell("rtl", f"seu.{opt}.outputs_corrupted") + "</tr>")
-    return ("<table><tr><th>TMR option</th><th>upsets injected</th><th>outputs corrupted</th></tr>"
-            + "".join(rows) + "</table>")
+            rows.append(f"<tr><th>tmr={html.escape(opt)}</th>" + "".join(s.cell("rtl", f"seu.{opt}.{k}") for k in keys)
+                        + "</tr>")
+    return ("<table><tr><th>TMR option (single-event upsets)</th><th>config-bit upsets</th><th>outputs corrupted</th>"
+            "<th>pipeline-flop upsets</th><th>outputs corrupted</th></tr>" + "".join(rows) + "</table>")
 
 
 def _conformance_table(s: Summaries) -> str:
     conf = s.docs.get("conformance", {})
-    configs = conf.get("configurations", conf)
-    base = "configurations." if "configurations" in conf else ""
+    section = next((k for k in ("configs", "configurations") if isinstance(conf.get(k), dict)), None)
+    configs = conf[section] if section else conf
+    base = f"{section}." if section else ""
     rows = []
     for name, v in (configs.items() if isinstance(configs, dict) else []):
         if not isinstance(v, dict) or "crossings" not in v:
