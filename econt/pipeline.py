@@ -193,6 +193,7 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
         state[name] = {"fingerprint": fp, "seconds": round(seconds, 1), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         fingerprints[name] = fp
         _state_path().write_text(json.dumps(state, indent=2))
+        _write_timings(timings, time.perf_counter() - t_total)  # progress survives an interrupted run
     return _write_timings(timings, time.perf_counter() - t_total)
 
 
