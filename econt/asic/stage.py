@@ -17,6 +17,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
+from econt.summary import merge_json
 from econt.asic import activity as act
 from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback, run_stock
 from econt.asic.metrics import derive_65nm, hierarchy_stats, sequential_cells, spread
@@ -298,7 +299,7 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
     if target:
         summary["target_65nm_energy"] = target
     out_dir.mkdir(parents=True, exist_ok=True)
-    _merge_summary(out_dir / "summary.json", summary)
+    merge_json(out_dir / "summary.json", summary)
     write_resolved_config(out_dir, {"pdks": {n: c for n, c in cfgs.items()},
                                     "designs": [str(d.path) for d in designs]}, seed=seed)
     from econt.asic.report import write_charts, write_markdown
@@ -425,16 +426,6 @@ def _energy_target(entries, designs, derived, cfgs) -> dict | None:
     return None
 
 
-def _merge_summary(path: Path, summary: dict) -> None:
-    """Merge into an existing summary.json (keeps other keys, e.g. the benchmark's)."""
-    old = {}
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            old = {}
-    old.update(summary)
-    path.write_text(json.dumps(old, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def run_stage(quick: bool = False, pdks: Sequence[str] = DEFAULT_PDKS, workers: int = 2,

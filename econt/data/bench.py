@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from econt.data.stage import merge_summary
+from econt.summary import merge_json
 from econt.data.synthetic import generate
 from econt.paths import reports_dir
 
@@ -20,7 +20,7 @@ def run_bench(quick: bool = False) -> dict:
     result = {"generator_samples_per_s": round(max(rates), 1),
               "generator_bench": {"n_samples": n, "runs": 3, "rates": [round(r, 1) for r in rates],
                                   "target_samples_per_s": 20000, "quick": quick}}
-    merge_summary(reports_dir("data") / "summary.json", result)
+    merge_json(reports_dir("data") / "summary.json", result)
     return result
 
 

@@ -1,9 +1,9 @@
 """The data stage as run by ``make all``: default synthetic dataset + splits + real vectors."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from econt.summary import merge_json
 from econt.config import write_resolved_config
 from econt.data.dataset import Dataset
 from econt.data.splits import split_dataset
@@ -14,18 +14,6 @@ DEFAULT_N_SAMPLES = 200_000
 QUICK_N_SAMPLES = 20_000
 
 
-def merge_summary(path: Path, values: dict) -> dict:
-    """Merge ``values`` into the JSON file at ``path`` (other keys are kept)."""
-    data = {}
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            data = {}
-    data.update(values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return data
 
 
 def load_shared_vectors() -> Dataset | None:
@@ -76,6 +64,6 @@ def run_stage(out_dir: str | Path | None = None, seed: int = 0, n_samples: int |
                "inspect_png": str(png)}
     if real is not None:
         summary["real_summary"] = real.summary()
-    merge_summary(rep / "summary.json", summary)
+    merge_json(rep / "summary.json", summary)
     # compact return value (the orchestrator prints it); the full summaries are in the JSON
     return {k: v for k, v in summary.items() if not isinstance(v, dict)}

@@ -8,11 +8,11 @@ Each export also writes the resolved config and a round-trip check (JSON → cod
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+from econt.summary import merge_json
 from econt.config import write_resolved_config
 from econt.errors import DataError
 from econt.export.i2c import (
@@ -107,12 +107,6 @@ def deployed_i2c_check(config_name: str, rounding: str = "floor") -> dict[str, A
             "i2c_match": cmp["fields"] == cmp["fields_matching"]}
 
 
-def _merge_summary(update: dict[str, Any]) -> Path:
-    path = reports_dir("export") / "summary.json"
-    doc = json.loads(path.read_text()) if path.is_file() else {}
-    doc.update(update)
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True))
-    return path
 
 
 def run_stage(quick: bool = False, train_dir: str | Path | None = None, out_root: str | Path | None = None) -> dict:
@@ -133,5 +127,5 @@ def run_stage(quick: bool = False, train_dir: str | Path | None = None, out_root
         summary[f"i2c_{name}_fields"] = res["i2c_fields"]
         summary[f"i2c_{name}_params"] = res["params"]
     summary["export_seconds"] = round(time.perf_counter() - t0, 2)
-    _merge_summary(summary)
+    merge_json(reports_dir("export") / "summary.json", summary)
     return summary

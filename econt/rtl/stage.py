@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from econt.summary import merge_json
 from econt.config import write_resolved_config
 from econt.errors import StageError
 from econt.paths import reports_dir, repo_root, work_dir
@@ -124,7 +125,7 @@ def run_stage(quick: bool = False, seed: int = 0, samples_per_set: Optional[int]
                "sim_mismatches_total": sum(v["sim_mismatches"] for v in designs_summary.values()),
                "lint_warnings_total": sum(v["lint_warnings"] for v in designs_summary.values()),
                "stage_seconds": round(time.perf_counter() - t0, 1)}
-    _merge_json(out / "summary.json", summary)
+    merge_json(out / "summary.json", summary)
     bad = [n for n, v in designs_summary.items() if v["sim_mismatches"] or v["lint_warnings"] or v["lint_errors"]]
     if bad:
         raise StageError(f"rtl stage: designs {bad} have lint warnings or simulation mismatches; "
@@ -132,10 +133,6 @@ def run_stage(quick: bool = False, seed: int = 0, samples_per_set: Optional[int]
     return summary
 
 
-def _merge_json(path: Path, data: dict) -> None:
-    old = json.loads(path.read_text()) if path.is_file() else {}
-    old.update(data)
-    path.write_text(json.dumps(old, indent=2, default=str))
 
 
 def _plot_seu(seu: dict[str, Any], path: Path) -> None:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 import econt  # noqa: F401
+from econt.summary import merge_json
 from econt.config import load_config, to_plain, write_resolved_config
 from econt.errors import ConfigError, StageError
 from econt.paths import repo_root, reports_dir, shared_path, work_dir
@@ -549,8 +550,8 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     timings["total_s"] = time.perf_counter() - t_start
     summary["timings"] = {k: round(v, 1) for k, v in timings.items()}
     summary["train_wall_seconds"] = round(timings["total_s"], 1)
-    _merge_json(rep / "summary.json", summary)
-    _merge_json(rep / "captions.json", captions)
+    merge_json(rep / "summary.json", summary)
+    merge_json(rep / "captions.json", captions)
     keras.backend.clear_session()
     _log(f"done in {timings['total_s']:.0f} s → {rep / 'summary.json'}")
     return summary
@@ -584,28 +585,6 @@ def _plot_regions(per_region: dict[str, dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
-def _merge_json(path: Path, data: dict) -> None:
-    """Merge ``data`` into the JSON file at ``path`` (other stages' keys are kept)."""
-    old = {}
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            old = {}
-    old.update(json.loads(json.dumps(data, default=_json_default)))
-    path.write_text(json.dumps(old, indent=1, sort_keys=False))
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def load_train_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:

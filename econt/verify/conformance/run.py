@@ -35,6 +35,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from econt.summary import merge_json
 from econt.errors import DataError, StageError
 from econt.paths import reports_dir, shared_path, work_dir
 from econt.verify.conformance.config import EcontChipConfig, load_chip_config
@@ -389,12 +390,6 @@ def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, e
     return res
 
 
-def _merge_summary(update: dict[str, Any], out_dir: Path) -> Path:
-    path = out_dir / "summary.json"
-    doc = json.loads(path.read_text()) if path.is_file() else {}
-    doc.update(update)
-    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
-    return path
 
 
 def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
@@ -449,7 +444,7 @@ def run_conformance(n: Optional[int] = None, rtl: bool = True, emd: bool = True,
                                              for c in summary["configs"].values())
     write_resolved_config(out_dir, {"crossings": n, "rtl": rtl, "emd": emd, "chip_overrides": chip_overrides or {},
                                     "cases": [c.name for c in cases]}, seed=0)
-    _merge_summary(summary, out_dir)
+    merge_json(out_dir / "summary.json", summary)
     return summary
 
 
