@@ -44,7 +44,7 @@ class Stage:
     fix_hint: str = ""
 
 
-_CORE = ("econt/__init__.py", "econt/config.py", "econt/paths.py", "econt/errors.py", "econt/geometry")
+_CORE = ("econt/__init__.py", "econt/config.py", "econt/paths.py", "econt/errors.py", "econt/summary.py", "econt/geometry")
 
 STAGES: dict[str, Stage] = {
     s.name: s
