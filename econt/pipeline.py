@@ -147,7 +147,8 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
     for t in targets:
         for n in GROUPS.get(t, [t]):
             if n not in STAGES:
-                raise StageError(f"unknown stage or target '{t}'; choose from {', '.join(list(GROUPS) + list(STAGES))}.")
+                choices = list(dict.fromkeys(list(GROUPS) + list(STAGES)))
+                raise StageError(f"unknown stage or target '{t}'; choose from {', '.join(choices)}.")
             if n not in names:
                 names.append(n)
     order = [n for n in STAGES if n in names]
