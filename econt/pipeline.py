@@ -122,6 +122,14 @@ def fingerprint(stage: Stage, upstream: dict[str, str], shared_sig: str) -> str:
     return h.hexdigest()[:20]
 
 
+def _output_path(rel: str) -> Path:
+    """A declared output ("reports/…" or "build/…") under the roots ECONT_REPORTS / ECONT_BUILD select."""
+    head, _, rest = rel.partition("/")
+    env = {"reports": "ECONT_REPORTS", "build": "ECONT_BUILD"}.get(head)
+    base = Path(os.environ.get(env, repo_root() / head)) if env else repo_root() / head
+    return base / rest if rest else base
+
+
 def _state_path() -> Path:
     return work_dir("pipeline") / "state.json"
 
@@ -162,7 +170,7 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
     for name in order:
         stage = STAGES[name]
         fp = fingerprint(stage, fingerprints, shared_sig) + ("-quick" if quick else "")
-        outputs_ok = all((root / o).exists() for o in stage.outputs)
+        outputs_ok = all(_output_path(o).exists() for o in stage.outputs)
         if not force and state.get(name, {}).get("fingerprint") == fp and outputs_ok:
             print(f"[econt] stage {name}: inputs unchanged, skipped", flush=True)
             timings[name] = {"seconds": 0.0, "skipped": True}
