@@ -182,7 +182,7 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
         cmd = [sys.executable, "-m", "econt.pipeline", name] + (["--quick"] if quick else [])
         with open(log_path, "w") as log:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                    cwd=root, env=os.environ.copy())
+                                    cwd=root, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # live log lines
             assert proc.stdout is not None
             for line in proc.stdout:
                 sys.stdout.write(line)
