@@ -6,6 +6,7 @@
 #   econt_input_delay_ns econt_activity_mode (vectorless|measured) econt_default_activity
 #   econt_activity_file (lines: "<port> <toggles/cycle> <duty>") econt_report_paths
 #   econt_sta_exe econt_power_script (the child power run, flows/econt_power.tcl)
+#   econt_power_netlist econt_tie_ports (the power run's netlist and its held tie ports)
 # Results: reports/econt_sta.txt (key value lines), reports/timing.rpt, reports/power.rpt.
 # OpenSTA 2.0.17 caches power after the first report_power, so one invocation = one
 # activity scenario; the kit runs one SC node per scenario.
@@ -57,9 +58,10 @@ puts $out "hold_slack_ns $worst_hold"
 flush $out
 
 # ---- power, in a child OpenSTA ----
-# OpenSTA 2.0.17 segfaults in report_power on some large netlists (seen on the reduced encoder,
-# even flattened); running power in a child process keeps the timing results and lets the
-# report say that power is unavailable instead of losing the whole node.
+# OpenSTA 2.0.17 segfaults in report_power when a constant net crosses a hierarchy boundary;
+# the child reads econt_power_netlist, where tie cells are held ports instead. Running power in
+# a child process still keeps the timing results if some other netlist crashes it, and the
+# report then says that power is unavailable instead of losing the whole node.
 # (OpenSTA 2.0.17 leaves [info script] empty, so the vars file names the script and executable.)
 if { [catch {exec $econt_sta_exe -no_init -exit $econt_power_script >& reports/power.log} err] } {
     puts $out "power_status failed"

@@ -180,7 +180,7 @@ def build_project(req: FlowRequest, build_dir: Path, tools: dict):
     from siliconcompiler.tools.slang.elaborate import Elaborate
     from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
 
-    from econt.asic.sc_tasks import LegacyStaTask
+    from econt.asic.sc_tasks import LegacyStaTask, tie_cells_spec
 
     cfg = req.library.pdk
     liberty = prepared_liberty(req.library.liberty, cfg.related_pg_pin or None)
@@ -240,6 +240,7 @@ def build_project(req: FlowRequest, build_dir: Path, tools: dict):
         sta_task.set("var", "default_activity", sc.default_activity, step="sta", index=idx)
         sta_task.set("var", "activity_file", str(sc.activity_file.resolve()) if sc.activity_file else "",
                      step="sta", index=idx)
+        sta_task.set("var", "tie_cells", tie_cells_spec(cfg), step="sta", index=idx)
 
     project.set("option", "builddir", str(build_dir))
     project.set("option", "jobname", req.jobname)
@@ -296,6 +297,8 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     from siliconcompiler.targets import freepdk45_demo, skywater130_demo
     from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
 
+    from econt.asic.sc_tasks import tie_cells_spec, write_power_netlist, write_sta_vars
+
     targets = {"sky130hd": skywater130_demo, "nangate45": freepdk45_demo}
     cfg = req.library.pdk
     if cfg.name not in targets:
@@ -337,14 +340,22 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
         work.mkdir(parents=True, exist_ok=True)
         (work / "inputs").mkdir(exist_ok=True)
         shutil.copy(final, work / "inputs" / f"{req.top}.vg")
-        (work / "econt_sta_vars.tcl").write_text("".join(f"set {k} {{{v}}}\n" for k, v in {
-            "econt_liberty": liberty, "econt_netlist": f"inputs/{req.top}.vg", "econt_top": req.top,
-            "econt_clock_port": req.clock_port, "econt_clock_period_ns": cfg.clock_period_ns,
-            "econt_input_delay_ns": req.io_delay_ns, "econt_activity_mode": sc.mode,
-            "econt_default_activity": sc.default_activity,
-            "econt_activity_file": sc.activity_file.resolve() if sc.activity_file else "",
-            "econt_report_paths": 5, "econt_sta_exe": tools["executables"]["sta"],
-            "econt_power_script": FLOWS_DIR / "econt_power.tcl"}.items()))
+        cwd = os.getcwd()
+        os.chdir(work)  # the helpers write inputs/, outputs/ and reports/ relative to the node directory
+        try:
+            power_netlist, tie_ports = write_power_netlist(Path("inputs") / f"{req.top}.vg", req.top,
+                                                           tie_cells_spec(cfg))
+            write_sta_vars(Path("econt_sta_vars.tcl"), {
+                "econt_liberty": liberty, "econt_netlist": f"inputs/{req.top}.vg", "econt_top": req.top,
+                "econt_clock_port": req.clock_port, "econt_clock_period_ns": cfg.clock_period_ns,
+                "econt_input_delay_ns": req.io_delay_ns, "econt_activity_mode": sc.mode,
+                "econt_default_activity": sc.default_activity,
+                "econt_activity_file": sc.activity_file.resolve() if sc.activity_file else "",
+                "econt_report_paths": 5, "econt_sta_exe": tools["executables"]["sta"],
+                "econt_power_script": FLOWS_DIR / "econt_power.tcl",
+                "econt_power_netlist": power_netlist, "econt_tie_ports": tie_ports})
+        finally:
+            os.chdir(cwd)
         subprocess.run([tools["executables"]["sta"], "-no_init", "-exit", str(STA_SCRIPT)], cwd=work,
                        capture_output=True, text=True, check=False)
         vals = read_sta_results(work / "reports")

@@ -13,6 +13,44 @@ FLOWS_DIR = repo_root() / "flows"
 
 
 
+def parse_tie_cells(spec: str) -> dict[str, dict[str, str]]:
+    """``"cellA:LO:lo cellA:HI:hi"`` → ``{"cellA": {"LO": "lo", "HI": "hi"}}``."""
+    cells: dict[str, dict[str, str]] = {}
+    for word in spec.split():
+        cell, pin, value = word.split(":")
+        cells.setdefault(cell, {})[pin] = value
+    return cells
+
+
+def tie_cells_spec(cfg) -> str:
+    """The PDK config's tie cells in the task-variable form :func:`parse_tie_cells` reads."""
+    from econt.asic.power_netlist import tie_cells_of
+
+    return " ".join(f"{c}:{p}:{v}" for c, pins in tie_cells_of(cfg).items() for p, v in pins.items())
+
+
+def write_power_netlist(netlist: Path, top: str, tie_spec: str) -> tuple[Path, str]:
+    """The power run's netlist (tie cells → held ports, see econt.asic.power_netlist) and the Tcl list
+    of ``{port duty}`` pairs the power script holds still; writes ``reports/untie.json``."""
+    import json
+
+    from econt.asic.power_netlist import untie_netlist
+
+    out = Path("power") / f"{top}.power.vg"  # not outputs/: SC rejects undeclared node outputs
+    out.parent.mkdir(exist_ok=True)
+    Path("reports").mkdir(exist_ok=True)
+    rep = untie_netlist(netlist, out, top, parse_tie_cells(tie_spec))
+    Path("reports/untie.json").write_text(json.dumps({
+        "removed_tie_cells": rep.removed_tie_cells, "modules_with_ties": rep.modules_with_ties,
+        "top_ports": rep.top_ports}, indent=1))
+    return out, " ".join(f"{{{p} {d}}}" for p, d in rep.top_ports.items())
+
+
+def write_sta_vars(path: Path, values: dict) -> None:
+    """The ``econt_sta_vars.tcl`` both kit OpenSTA scripts source."""
+    path.write_text("".join(f"set {k} {{{v}}}\n" for k, v in values.items()))
+
+
 class LegacyStaTask(Task):
     """Timing and power on a synthesised netlist with Debian OpenSTA 2.0.17."""
 
@@ -26,6 +64,8 @@ class LegacyStaTask(Task):
         self.add_parameter("clock_period_ns", "float", "clock period in ns", 25.0)
         self.add_parameter("io_delay_ns", "float", "external input/output delay in ns", 0.0)
         self.add_parameter("report_paths", "int", "number of worst paths to report", 5)
+        self.add_parameter("tie_cells", "str",
+                           "tie cells as 'cell:pin:lo|hi' words; the power run replaces them by held ports", "")
 
     def tool(self):
         return "opensta"
@@ -51,6 +91,7 @@ class LegacyStaTask(Task):
     def pre_process(self):
         super().pre_process()
         netlist = Path("inputs") / f"{self.design_topmodule}.vg"
+        power_netlist, tie_ports = write_power_netlist(netlist, self.design_topmodule, self.get("var", "tie_cells"))
         tcl = {
             "econt_liberty": self.get("var", "liberty"),
             "econt_netlist": str(netlist),
@@ -64,10 +105,10 @@ class LegacyStaTask(Task):
             "econt_report_paths": self.get("var", "report_paths"),
             "econt_sta_exe": shutil.which("sta") or "sta",
             "econt_power_script": str(FLOWS_DIR / "econt_power.tcl"),
+            "econt_power_netlist": str(power_netlist),
+            "econt_tie_ports": tie_ports,
         }
-        with open("econt_sta_vars.tcl", "w") as fh:
-            for k, v in tcl.items():
-                fh.write(f"set {k} {{{v}}}\n")
+        write_sta_vars(Path("econt_sta_vars.tcl"), tcl)
 
     def post_process(self):
         super().post_process()
