@@ -28,24 +28,8 @@ if { $econt_activity_mode == "measured" } {
     set_power_activity -input -activity $econt_default_activity -duty 0.5
     set fh [open $econt_activity_file r]
     set n_applied 0
-    set n_pins_applied 0
-    set n_pins_rejected 0
     while { [gets $fh line] >= 0 } {
         if { [string index $line 0] == "#" || [llength $line] < 3 } { continue }
-        if { [lindex $line 0] == "@pin" } {
-            # measured activity on a hierarchical instance pin (module port kept by synthesis)
-            lassign $line tag pin act duty
-            set pins [get_pins -quiet $pin]
-            if { [llength $pins] == 0 } { continue }
-            # OpenSTA 2.0.17's `set_power_activity -pins` fails inside its own Tcl (it calls an
-            # undefined get_pins_error); newer OpenSTA applies these. Count what was accepted.
-            if { [catch {set_power_activity -pins $pins -activity $act -duty $duty}] } {
-                incr n_pins_rejected
-            } else {
-                incr n_pins_applied
-            }
-            continue
-        }
         lassign $line port act duty
         set pins [get_ports -quiet $port]
         if { [llength $pins] == 0 } { continue }
@@ -54,8 +38,6 @@ if { $econt_activity_mode == "measured" } {
     }
     close $fh
     puts $out "activity_ports_applied $n_applied"
-    puts $out "activity_pins_applied $n_pins_applied"
-    puts $out "activity_pins_rejected $n_pins_rejected"
 } else {
     set_power_activity -input -activity $econt_default_activity -duty 0.5
     puts $out "activity_ports_applied 0"

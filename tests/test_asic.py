@@ -156,23 +156,63 @@ def test_derive_65nm_scales_each_metric():
     assert spread([1.0, 2.0])["max_over_min"] == 2.0
 
 
-def test_stimulus_rates_equal_icarus_vcd_rates(tmp_path, shared):
-    """The stimulus-only input rates (used where the STA cannot use internal activities) equal the
-    toggle rates Icarus dumps for the input ports when the generated RTL runs the same events."""
+def test_liberty_functions_follow_liberty_precedence():
+    """Inversion binds tightest, then XOR, then AND (also by juxtaposition), then OR."""
+    import itertools
+
     import numpy as np
 
-    from econt.asic.stage import _reduced_arch_kwargs
-    from econt.rtl.config import load_rtl_config, rtl_config_path
-    from econt.rtl.generator import generate_design
+    from econt.asic.liberty_model import compile_function, evaluate
 
-    cfg = load_rtl_config(rtl_config_path("econt_default"))
-    d = generate_design(cfg, tmp_path / "design", **_reduced_arch_kwargs(cfg))
-    stim = act.make_stimulus("auto", 40, 7, has_cfg_port=True)
-    tb = act.write_testbench(d.manifest, stim, tmp_path / "sim", 25.0)
-    vcd = act.simulate(d.files, tb, tmp_path / "sim")
-    sim = act.toggle_rates(vcd, 25.0)["signals"][f"{act.TB_TOP}.dut"]
-    calc = act.stimulus_toggle_rates(d.manifest, stim)["signals"][f"{act.TB_TOP}.dut"]
-    assert np.mean(calc["calq"]["rate"]) > 0.01
-    for name, rec in calc.items():
-        assert np.allclose(sim[name]["rate"], rec["rate"]), name
-        assert np.allclose(sim[name]["duty"], rec["duty"]), name
+    cases = {
+        "A B' + C": lambda a, b, c: (a and not b) or c,
+        "!(A & B) | C": lambda a, b, c: (not (a and b)) or c,
+        "A ^ B & C": lambda a, b, c: (a ^ b) and c,
+        "A | B ^ C": lambda a, b, c: a or (b ^ c),
+        "(A*B)+!C": lambda a, b, c: (a and b) or not c,
+        "!A'": lambda a, b, c: a,
+    }
+    rows = list(itertools.product((0, 1), repeat=3))
+    values = {n: np.array([r[i] for r in rows], dtype=bool) for i, n in enumerate("ABC")}
+    for expr, ref in cases.items():
+        fn, names = compile_function(expr)
+        got = evaluate(fn, values, (8,))
+        assert got.tolist() == [bool(ref(*r)) for r in rows], expr
+        assert set(names) <= {"A", "B", "C"}
+
+
+def test_liberty_cell_models_read_functions_flops_and_power(shared):
+    from econt.asic.liberty_model import load_library_model
+    from econt.asic.pdk import load_pdk_config, resolve_library
+
+    lib = resolve_library(load_pdk_config("sky130hd"))
+    model = load_library_model(prepared_liberty(lib.liberty, "VPWR"))
+    assert model.voltage == pytest.approx(1.8) and model.energy_unit_j == pytest.approx(1e-12)
+    xor = model.cells["sky130_fd_sc_hd__xor2_1"]
+    assert xor.pins["X"].function.replace(" ", "") == "(A&!B)|(!A&B)" and xor.pins["A"].capacitance > 0
+    e = xor.pins["X"].power[0].rise.energy(0.1, [0.001, 0.05])
+    assert 0 < e[0] < e[1] < 1.0  # pJ per transition, more with more load
+    dff = model.cells["sky130_fd_sc_hd__dfrtp_1"]
+    assert dff.flop.clocked_on == "CLK" and dff.flop.next_state == "D" and dff.flop.clear == "!RESET_B"
+    assert dff.pins["CLK"].power and dff.leakage > 0
+
+
+def test_power_netlist_threads_tie_cells_to_held_top_ports(tmp_path):
+    """Tie cells inside a sub-module become a port of that module, wired up through its parent to a
+    new top-level input; the rest of the netlist is unchanged."""
+    from econt.asic.power_netlist import untie_netlist
+
+    src = tmp_path / "n.vg"
+    src.write_text(
+        "module leaf(a, y);\n  input a;\n  wire a;\n  output y;\n  wire y;\n  wire _0_;\n"
+        "  (* keep = 1 *)\n  TIE0 _1_ (\n    .Z(_0_)\n  );\n  AND2 _2_ (\n    .A(a),\n    .B(_0_),\n    .Y(y)\n  );\n"
+        "endmodule\n"
+        "module top(a, y);\n  input a;\n  wire a;\n  output y;\n  wire y;\n  wire _5_;\n"
+        "  TIE1 _6_ (\n    .Z(_5_)\n  );\n  leaf u (\n    .a(_5_),\n    .y(y)\n  );\nendmodule\n")
+    rep = untie_netlist(src, tmp_path / "out.vg", "top", {"TIE0": {"Z": "lo"}, "TIE1": {"Z": "hi"}})
+    out = (tmp_path / "out.vg").read_text()
+    assert rep.removed_tie_cells == 2 and rep.top_ports == {"econt_tie_hi": 1.0, "econt_tie_lo": 0.0}
+    assert "TIE0" not in out and "TIE1" not in out and "(* keep" not in out
+    assert "module leaf (econt_tie_lo, a, y);" in out and "assign _0_ = econt_tie_lo;" in out
+    assert "module top (econt_tie_hi, econt_tie_lo, a, y);" in out and ".econt_tie_lo(econt_tie_lo)," in out
+    assert "assign _5_ = econt_tie_hi;" in out and "AND2 _2_" in out

@@ -4,9 +4,8 @@ The kit's own Icarus testbench loads the configuration registers with a real reg
 (the ECON-T ``init.yaml`` when ../shared has it), then streams one event per clock (40 MHz
 bunch crossings): the ECON-T input vectors (one LHC orbit of consecutive crossings from a
 ttbar simulation) where present, else the synthetic test split. The VCD of the measurement
-window gives per-bit toggle rates (toggles per clock cycle) and duty cycles on every input
-port and on the instance ports of the design's sub-modules (kept as hierarchy pins in the
-synthesised netlist), which the OpenSTA task applies with ``set_power_activity``.
+window (every signal of the design) drives the kit's gate-level power calculation
+(econt.asic.gatepower); its input-port toggle rates also go to OpenSTA's own power run.
 """
 from __future__ import annotations
 
@@ -110,6 +109,26 @@ def make_stimulus(source: str, n_events: int, seed: int, has_cfg_port: bool) -> 
     return Stimulus(calq=calq, cfg_bytes=cfg, source=src, weights_source=wsrc)
 
 
+def random_toggle_stimulus(base: Stimulus, manifest: dict, rate: float, seed: int) -> Stimulus:
+    """The vectorless scenario: ``base``'s register image and event count, but every bit of the
+    event word toggles independently with probability ``rate`` per cycle (start: uniform random)."""
+    calq_port = _port(manifest, "calq")
+    if calq_port is None:
+        raise DataError("design manifest has no 'calq' input port; cannot drive events.")
+    n, n_cells = base.calq.shape
+    cell_bits = int(calq_port["width"]) // n_cells
+    rng = np.random.default_rng(seed)
+    bits = np.empty((n, n_cells, cell_bits), dtype=np.int64)
+    bits[0] = rng.integers(0, 2, size=(n_cells, cell_bits))
+    flips = rng.random((n, n_cells, cell_bits)) < min(rate, 1.0)
+    for t in range(1, n):
+        bits[t] = bits[t - 1] ^ flips[t]
+    calq = (bits << np.arange(cell_bits, dtype=np.int64)).sum(axis=2)
+    return Stimulus(calq=calq, cfg_bytes=base.cfg_bytes,
+                    source=f"random input bits, {rate:g} transitions/cycle per bit (seed {seed})",
+                    weights_source=base.weights_source)
+
+
 # ----------------------------------------------------------------------------- testbench
 def _port(manifest: dict, name: str) -> dict | None:
     for p in manifest.get("ports", []):
@@ -119,7 +138,7 @@ def _port(manifest: dict, name: str) -> dict | None:
 
 
 def write_testbench(manifest: dict, stim: Stimulus, out_dir: Path, clock_period_ns: float,
-                    dump_depth: int = 2) -> Path:
+                    dump_depth: int = 0) -> Path:
     """Write the testbench and its $readmemh stimulus files into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     calq_port = _port(manifest, "calq")
@@ -214,39 +233,6 @@ def simulate(design_files: list[Path], tb: Path, work: Path, timeout_s: float = 
     if r.returncode != 0 or not vcd.is_file():
         raise ToolError(f"vvp failed on the activity testbench ({work / 'vvp.log'}).")
     return vcd
-
-
-# ----------------------------------------------------------------------------- stimulus-only rates
-def stimulus_toggle_rates(manifest: dict, stim: Stimulus, scope: str = f"{TB_TOP}.dut") -> dict:
-    """Toggle rates and duty cycles of the input ports over the measurement window, computed from
-    the stimulus words the testbench drives (one event per clock from a falling edge; the window
-    starts with the first event applied). For input ports this is, by construction, what the
-    VCD of the testbench gives (checked against Icarus in tests/test_asic_flow.py); it does not
-    need the RTL to be simulated, so it also works where a design is too slow for Icarus."""
-    calq_port = _port(manifest, "calq")
-    width = int(calq_port["width"])
-    n_cells = stim.calq.shape[1]
-    cell_bits = width // n_cells
-    n = len(stim.calq)
-    # bits[e, i] = bit i of the calq word of event e (LSB first, cell c at [cell_bits*c +: cell_bits])
-    shifts = np.arange(cell_bits, dtype=np.int64)
-    bits = ((stim.calq[:, :, None] >> shifts[None, None, :]) & 1).reshape(n, width).astype(np.int8)
-    # before the window the testbench holds calq at 0 (never written before the measurement window)
-    prev = np.vstack([np.zeros((1, width), dtype=np.int8), bits[:-1]])
-    toggles = (bits != prev).sum(axis=0)
-    # the first event is applied at the window start, so it is not a toggle inside the window
-    toggles = toggles - (bits[0] != 0)
-    rate = toggles / n
-    duty = bits.mean(axis=0)
-    sig = {"calq": {"width": width, "rate": rate.tolist(), "duty": duty.tolist()}}
-    for p in manifest["ports"]:
-        if p["dir"] != "input" or p["name"] in ("calq", "clk"):
-            continue
-        w = int(p["width"])
-        # constant through the window: in_valid and rst_n high, register port idle (all zero)
-        high = 1.0 if p["name"] in ("in_valid", "rst_n") else 0.0
-        sig[p["name"]] = {"width": w, "rate": [0.0] * w, "duty": [high] * w}
-    return {"window_cycles": float(n), "signals": {scope: sig}}
 
 
 # ----------------------------------------------------------------------------- VCD
@@ -345,10 +331,8 @@ def toggle_rates(vcd: Path, clock_period_ns: float, timescale_ns: float | None =
     return out
 
 
-def port_activity_lines(rates: dict, dut_scope: str, inputs: list[dict], clock: str = "clk",
-                        instance_ports: dict[str, list[str]] | None = None) -> list[str]:
-    """Lines '<pin> <toggles/cycle> <duty>' for the STA task: top-level inputs (bit-blasted names as in
-    the netlist) and, when given, instance output ports ``{instance: [port, ...]}`` as hierarchical pins."""
+def port_activity_lines(rates: dict, dut_scope: str, inputs: list[dict], clock: str = "clk") -> list[str]:
+    """Lines '<port> <toggles/cycle> <duty>' for OpenSTA's power run (bit-blasted names as in the netlist)."""
     sig = rates["signals"]
     top = sig.get(dut_scope, {})
     lines = [f"# window {rates['window_cycles']:.1f} cycles"]
@@ -360,15 +344,6 @@ def port_activity_lines(rates: dict, dut_scope: str, inputs: list[dict], clock: 
         for i in range(width):
             pin = name if width == 1 else f"{name}[{i}]"
             lines.append(f"{pin} {rec['rate'][i]:.6g} {rec['duty'][i]:.6g}")
-    for inst, ports in (instance_ports or {}).items():
-        rec_scope = sig.get(f"{dut_scope}.{inst}", {})
-        for port in ports:
-            if port not in rec_scope:
-                continue
-            rec = rec_scope[port]
-            for i in range(rec["width"]):
-                pin = f"{inst}/{port}" if rec["width"] == 1 else f"{inst}/{port}[{i}]"
-                lines.append(f"@pin {pin} {rec['rate'][i]:.6g} {rec['duty'][i]:.6g}")
     return lines
 
 

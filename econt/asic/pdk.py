@@ -45,13 +45,11 @@ class Cells:
 @dataclass(frozen=True)
 class Activity:
     """Where switching activity comes from. ``auto``: the ECON-T vectors when ../shared has them,
-    else the synthetic test split. ``vectorless`` uses ``vectorless_toggle_rate`` only."""
+    else the synthetic test split (the "measured" scenario). The "vectorless" cross-check drives
+    every input bit with random transitions at ``vectorless_toggle_rate`` per cycle instead.
+    Both are simulated in the RTL (Icarus) and then at gate level (econt.asic.gatepower)."""
 
     source: ActivitySource = "auto"
-    # Icarus simulation of the RTL: "always"; "never" (input rates from the stimulus words);
-    # "auto" = only where the STA can use the internal (sub-module port) activities it adds,
-    # i.e. OpenSTA >= 2.6 on the stock path (2.0.17 rejects `set_power_activity -pins`).
-    rtl_simulation: Literal["auto", "always", "never"] = "auto"
     n_events: int = 400
     vectorless_toggle_rate: float = 0.1
     seed: int = 1234

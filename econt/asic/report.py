@@ -80,12 +80,26 @@ def write_markdown(summary: dict, path: Path) -> Path:
                   + ")" + (f" — {t['reason']}" if t.get("reason") else "") + ".", ""]
     acts = {e["design"]: e.get("activity") for e in entries.values() if e.get("activity")}
     if acts:
-        lines += ["## Switching activity", ""]
+        lines += ["## Switching activity and power method", ""]
         for d, a in acts.items():
             rates = ", ".join(f"{k} {_f(v)}" for k, v in a.get("input_mean_toggle_rate", {}).items())
             lines.append(f"- {d}: {a.get('n_events')} events from {a.get('events_source')}; weights: "
-                         f"{a.get('weights_source')}; mean toggles/cycle/bit: {rates}; "
-                         f"{a.get('n_instance_pins', 0)} hierarchy pins with measured activity.")
+                         f"{a.get('weights_source')}; mean input transitions/cycle/bit: {rates}; "
+                         f"vectorless cross-check: {a.get('vectorless_source')}.")
+        lines.append("")
+        lines.append("| design | PDK | simulated cycles | RTL vs gate mismatched bits (checked) | flops seeded from RTL "
+                     "| mean net transitions/cycle | nominal slew (ns) | clock power (mW) |")
+        lines.append("|" + "---|" * 8)
+        for e in entries.values():
+            g = (e.get("gate_sim") or {}).get("measured")
+            if not g:
+                continue
+            lines.append(f"| {e['design']} | {e['pdk']} | {g['n_cycles']} | {g['mismatched_bits']} ({g['checked_bits']}) "
+                         f"| {g['seeded_flops']} / {g['n_flops']} | {_f(g['mean_toggle_rate'])} | {_f(g['slew_ns'])} "
+                         f"| {_f(e['power_mw'].get('clock_mw'))} |")
+        method = next((e.get("power_method") for e in entries.values() if e.get("power_method")), None)
+        if method:
+            lines += ["", f"Power method: {method}."]
         lines.append("")
     path.write_text("\n".join(lines) + "\n")
     return path

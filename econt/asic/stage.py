@@ -74,59 +74,40 @@ def _reduced_arch_kwargs(cfg) -> dict:
     return {"spec": spec, "layout": sequential_layout(spec)}
 
 
-def _instance_output_ports(design) -> dict[str, list[str]]:
-    """Output ports of each sub-module instance of the top (they stay hierarchy pins after synthesis)."""
-    import re
-
-    outputs: dict[str, list[str]] = {}
-    for f in design.files:
-        text = Path(f).read_text()
-        for m in re.finditer(r"\bmodule\s+(\w+)\s*(?:#\s*\(.*?\))?\s*\((.*?)\);", text, flags=re.S):
-            outputs[m.group(1)] = re.findall(r"\boutput\s+(?:wire|reg)?\s*(?:signed\s*)?(?:\[[^\]]*\]\s*)?(\w+)",
-                                             m.group(2))
-    top_text = next(Path(f).read_text() for f in design.files if Path(f).stem == design.top)
-    inst = {}
-    for m in re.finditer(r"^\s*(\w+)\s*(?:#\s*\((?:[^;]*?)\))?\s+(u_\w+)\s*\(", top_text, flags=re.M):
-        mod, name = m.group(1), m.group(2)
-        if mod in outputs and outputs[mod]:
-            inst[name] = outputs[mod]
-    return inst
-
-
-def measure_activity(design, label: str, pdk: PdkConfig, work: Path, simulate_rtl: bool = True) -> dict:
-    """Measure switching activity of real events and write the STA activity file.
-
-    ``simulate_rtl``: run the RTL in Icarus and read input and sub-module port rates from the VCD;
-    otherwise compute the input-port rates from the stimulus words (identical for inputs)."""
+def measure_activity(design, label: str, pdk: PdkConfig, work: Path) -> dict:
+    """Simulate the RTL in Icarus on real events ("measured") and on random input transitions
+    ("vectorless"), keeping both VCDs (every signal of the design, one LHC-clock window) for the
+    gate-level power calculation, and write the input-port activity file for OpenSTA."""
     manifest = design.manifest
     has_cfg = any(p["name"] == "cfg_we" for p in manifest["ports"])
     stim = act.make_stimulus(pdk.activity.source, pdk.activity.n_events, pdk.activity.seed, has_cfg)
     inputs = [p for p in manifest["ports"] if p["dir"] == "input"]
     scope = f"{act.TB_TOP}.dut"
     work.mkdir(parents=True, exist_ok=True)
-    if simulate_rtl:
-        tb = act.write_testbench(manifest, stim, work, pdk.clock_period_ns)
-        vcd = act.simulate(design.files, tb, work)
-        rates = act.toggle_rates(vcd, pdk.clock_period_ns)
-        lines = act.port_activity_lines(rates, scope, inputs, instance_ports=_instance_output_ports(design))
-        vcd.unlink()  # large; the per-bit rates are kept in activity.txt
-        method = "Icarus simulation of the RTL (VCD of inputs and sub-module ports)"
-    else:
-        rates = act.stimulus_toggle_rates(manifest, stim, scope)
-        lines = act.port_activity_lines(rates, scope, inputs)
-        method = ("input-port rates from the stimulus words (the STA here cannot use internal activities; "
-                  "equal to the Icarus VCD input rates, checked in tests)")
+    tb = act.write_testbench(manifest, stim, work, pdk.clock_period_ns)
+    vcd = act.simulate(design.files, tb, work)
+    rates = act.toggle_rates(vcd, pdk.clock_period_ns)
+    lines = act.port_activity_lines(rates, scope, inputs)
     path = work / "activity.txt"
     path.write_text("\n".join(lines) + "\n")
+    # vectorless cross-check: same register image, every event bit toggling at the configured rate
+    vwork = work / "vectorless"
+    vstim = act.random_toggle_stimulus(stim, manifest, pdk.activity.vectorless_toggle_rate, pdk.activity.seed)
+    vvcd = act.simulate(design.files, act.write_testbench(manifest, vstim, vwork, pdk.clock_period_ns), vwork)
+    vrates = act.toggle_rates(vvcd, pdk.clock_period_ns)
     return {
-        "method": method,
+        "method": "Icarus simulation of the RTL on the events below (every signal dumped), then a zero-delay "
+                  "gate-level simulation of each synthesised netlist driven by the RTL's sampled instance ports",
         "activity_file": path,
+        "vcd_measured": vcd,
+        "vcd_vectorless": vvcd,
         "events_source": stim.source,
         "weights_source": stim.weights_source,
+        "vectorless_source": vstim.source,
         "n_events": int(len(stim.calq)),
         "window_cycles": rates["window_cycles"],
         "input_mean_toggle_rate": act.summarise_inputs(rates, scope, inputs),
-        "n_instance_pins": sum(1 for line in lines if line.startswith("@pin")),
+        "vectorless_input_mean_toggle_rate": act.summarise_inputs(vrates, scope, inputs),
     }
 
 
@@ -139,11 +120,11 @@ def _activity_key(manifest: dict) -> str:
                        "register_map": manifest.get("register_map")}, sort_keys=True)
 
 
-def _activity_job(ds: DesignSpec, pdk: PdkConfig, work: Path, simulate_rtl: bool) -> dict:
-    return measure_activity(_load_design(ds.path), ds.label, pdk, work, simulate_rtl)
+def _activity_job(ds: DesignSpec, pdk: PdkConfig, work: Path) -> dict:
+    return measure_activity(_load_design(ds.path), ds.label, pdk, work)
 
 
-def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -> dict:
+def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, gate: dict) -> dict:
     seq = sequential_cells(res.liberty)
     hs = hierarchy_stats(res.stat_json, seq, design.top)
     meas = res.scenarios["measured"]
@@ -151,15 +132,19 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -
     rate_hz = pdk.inference_rate_mhz * 1e6
     crit = pdk.clock_period_ns - meas["setup_slack_ns"]
 
-    def pw(v):
-        if "total_w" not in v:  # OpenSTA's power run failed (reported, never replaced by a guess)
-            return {"dynamic_mw": None, "leakage_mw": None, "total_mw": None,
-                    "error": "OpenSTA power run failed (2.0.17 segfaults in report_power on this netlist); "
-                             f"see {Path(v['reports_dir']) / 'power.log'}"}
+    def pw(g) -> dict:
+        return {"dynamic_mw": g.dynamic_w * 1e3, "leakage_mw": g.leakage_w * 1e3, "total_mw": g.total_w * 1e3,
+                "internal_mw": g.internal_w * 1e3, "switching_mw": g.switching_w * 1e3, "clock_mw": g.clock_w * 1e3}
+
+    def energy(g) -> float:
+        return g.total_w / rate_hz * 1e9
+
+    def opensta(v) -> dict:
+        if "total_w" not in v:
+            return {"total_mw": None, "error": f"OpenSTA power run failed; see {Path(v['reports_dir']) / 'power.log'}"}
         return {"dynamic_mw": v["dynamic_w"] * 1e3, "leakage_mw": v["leakage_w"] * 1e3, "total_mw": v["total_w"] * 1e3}
 
-    def energy(v):
-        return v["total_w"] / rate_hz * 1e9 if "total_w" in v else None
+    gm, gv = gate["measured"], gate["vectorless"]
 
     latency = int(design.manifest["latency_cycles"])
     return {
@@ -188,27 +173,56 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict) -
         "fmax_mhz": 1000.0 / crit if crit > 0 else None,
         "latency_cycles": latency,
         "latency_ns": latency * pdk.clock_period_ns,
-        "power_mw": pw(meas),
-        "power_vectorless_mw": pw(vect),
+        "power_mw": pw(gm),
+        "power_vectorless_mw": pw(gv),
         "vectorless_toggle_rate": pdk.activity.vectorless_toggle_rate,
-        "energy_per_inference_nj": energy(meas),
-        "energy_per_inference_vectorless_nj": energy(vect),
+        "energy_per_inference_nj": energy(gm),
+        "energy_per_inference_vectorless_nj": energy(gv),
         "inference_rate_mhz": pdk.inference_rate_mhz,
+        "power_method": ("kit gate-level power (econt.asic.gatepower): zero-delay simulation of the synthesised "
+                         "netlist on the RTL's sampled ports, liberty internal-power tables, 1/2 C V^2 per net "
+                         "transition (sink pin capacitances), cell leakage"),
+        "gate_sim": {name: {"mismatched_bits": g.mismatched_bits, "checked_bits": g.checked_bits,
+                            "seeded_flops": g.seeded_flops, "n_flops": g.n_flops, "n_cycles": g.n_cycles,
+                            "mean_toggle_rate": g.mean_toggle_rate, "slew_ns": g.slew_ns,
+                            "per_module_mw": {k: v * 1e3 for k, v in g.per_module_w.items()}}
+                     for name, g in gate.items()},
+        # OpenSTA 2.0.17's own estimate (input-port activities propagated probabilistically); kept as a
+        # diagnostic: its propagation through the XOR-rich adder trees is not physical on sky130
+        "power_opensta_propagated_mw": {"measured_inputs": opensta(meas), "vectorless": opensta(vect)},
         "config_bits": int(design.manifest.get("config_bits", 0)),
         "activity": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in act_info.items()},
-                     "sta_input_bits_applied": int(meas.get("activity_ports_applied", 0)),
-                     "sta_instance_pins_applied": int(meas.get("activity_pins_applied", 0)),
-                     "sta_instance_pins_rejected": int(meas.get("activity_pins_rejected", 0)),
-                     "note": "OpenSTA propagates the measured input activities through the netlist; measured "
-                             "activities of sub-module ports are applied where the OpenSTA version accepts "
-                             "`set_power_activity -pins` (2.0.17 rejects them, so there only inputs are used)"},
+                     "note": "every net's transitions are counted in the gate-level simulation of real events; "
+                             "zero delay, so glitches are not counted"},
         "reports": {"netlist": str(res.netlist), "synthesis_log": str(res.synth_log),
                     "timing": str(Path(meas["reports_dir"]) / "timing.rpt"),
                     "power_measured": str(Path(meas["reports_dir"]) / "power.rpt"),
                     "power_vectorless": str(Path(vect["reports_dir"]) / "power.rpt")},
         "caveats": ["pre-layout: no wire parasitics" + ("" if res.flow_path == "stock" else ", ideal clock (no clock tree)"),
-                    "typical corner only"],
+                    "typical corner only",
+                    "power: zero-delay activity (no glitch power); internal energies read at one nominal slew "
+                    f"({gm.slew_ns:.3f} ns, the median slew on the worst timing paths)"],
     }
+
+
+def gate_power(res, design, pdk: PdkConfig, act_info: dict) -> dict:
+    """Gate-level power of the synthesised netlist for the measured and vectorless RTL dumps; a
+    gate-level output that differs from the RTL stops the run (the activity would be wrong)."""
+    from econt.asic.gatepower import gate_level_power, nominal_slew_ns
+    from econt.asic.liberty_model import load_library_model
+
+    lib = load_library_model(res.liberty)
+    meas_dir = Path(res.scenarios["measured"]["reports_dir"])
+    slew = nominal_slew_ns(meas_dir / "timing.rpt", default=0.1)
+    out = {}
+    for name, key in (("measured", "vcd_measured"), ("vectorless", "vcd_vectorless")):
+        g = gate_level_power(res.netlist, lib, design.top, Path(act_info[key]), f"{act.TB_TOP}.dut", "clk",
+                             pdk.clock_period_ns, slew)
+        if g.mismatched_bits:
+            raise StageError(f"gate-level simulation of {res.netlist} disagrees with the RTL on {g.mismatched_bits} "
+                             f"of {g.checked_bits} output bits ({g.mismatch_detail}); power not computed")
+        out[name] = g
+    return out
 
 
 def run_one(design_spec: DesignSpec, pdk_name: str, act_info: dict, tools: dict, build: Path) -> dict:
@@ -223,7 +237,8 @@ def run_one(design_spec: DesignSpec, pdk_name: str, act_info: dict, tools: dict,
                       library=lib, scenarios=scenarios)
     runner = run_stock if tools["flow_path"] == "stock" else run_fallback
     res = runner(req, build, tools)
-    entry = _entry_from_flow(res, design, pdk, act_info, tools)
+    gate = gate_power(res, design, pdk, act_info)
+    entry = _entry_from_flow(res, design, pdk, act_info, tools, gate)
     entry["library"] = {"liberty": str(lib.liberty), "found_via": lib.found_via, "prepared_liberty": str(res.liberty)}
     return entry
 
@@ -260,9 +275,7 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool, \
             tqdm(total=len(reps), desc="activity simulation", unit="design") as bar:
-        mode = first.activity.rtl_simulation
-        simulate_rtl = mode == "always" or (mode == "auto" and tools["flow_path"] == "stock")
-        futs = {pool.submit(_activity_job, ds, first, work_dir("asic", "activity", ds.label), simulate_rtl): ds
+        futs = {pool.submit(_activity_job, ds, first, work_dir("asic", "activity", ds.label)): ds
                 for ds in reps}
         for fut in futs:
             rep = futs[fut]

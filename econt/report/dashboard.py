@@ -150,14 +150,34 @@ def _asic_rows(s: Summaries) -> str:
     for prefix, label in entries:
         rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(
             s.cell("asic", f"{prefix}.{k}") for k in
-            ("cell_area_um2", "die_area_mm2", "fmax_mhz", "power_mw", "energy_per_inference_nj", "n_flops")) + "</tr>")
+            ("cell_area_um2", "die_area_mm2", "fmax_mhz", "power_mw.total_mw", "energy_per_inference_nj", "n_flops")) + "</tr>")
     rows.append("<tr><th>published ECON-T (65 nm LP silicon)</th><td>—</td>"
                 f"<td>{PUBLISHED['die_area_mm2']}</td><td>40 (clock)</td><td>{PUBLISHED['power_mw']}</td>"
                 f"<td>{PUBLISHED['energy_per_inference_nj']}</td><td>—</td></tr>")
     return ("<table><tr><th>design / PDK</th><th>cell area µm²</th><th>die area mm²</th><th>fmax MHz</th>"
             "<th>power mW</th><th>energy / inference nJ</th><th>flops</th></tr>" + "".join(rows) + "</table>"
             '<p class="note">Pre-layout figures; the 65 nm-style rows are scaled estimates from the open '
-            "libraries, not a real 65 nm library.</p>")
+            "libraries, not a real 65 nm library. Power from the kit's gate-level simulation of real ECON-T events "
+            "(zero delay, ideal clock).</p>" + _asic_tmr_and_target(s, entries))
+
+
+def _asic_tmr_and_target(s: Summaries, entries: list[tuple[str, str]]) -> str:
+    rows = []
+    for prefix, label in entries:
+        if get_path(s.docs.get("asic", {}), f"{prefix}.tmr_overhead.area_ratio") is None:
+            continue
+        rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(
+            s.cell("asic", f"{prefix}.tmr_overhead.{k}") for k in ("area_ratio", "power_ratio", "flop_ratio")) + "</tr>")
+    out = ""
+    if rows:
+        out += ("<table><tr><th>TMR overhead (tmr=config vs none)</th><th>area ×</th><th>power ×</th><th>flops ×</th>"
+                "</tr>" + "".join(rows) + "</table>")
+    if get_path(s.docs.get("asic", {}), "target_65nm_energy.target_nj") is not None:
+        out += ("<table><tr><th>65 nm-style ESTIMATE energy / inference (nJ)</th><th>target (published chip)</th>"
+                "<th>met</th></tr><tr><th>" + html.escape(str(get_path(s.docs["asic"], "target_65nm_energy.design")))
+                + "</th>" + "".join(s.cell("asic", f"target_65nm_energy.{k}") for k in
+                                    ("energy_per_inference_nj", "target_nj", "met")) + "</tr></table>")
+    return out
 
 
 def _kv_rows(s: Summaries, stage: str, keys: list[tuple[str, list[str]]]) -> str:

@@ -1,0 +1,675 @@
+"""Power from a gate-level simulation of the synthesised netlist on real events (kit-owned).
+
+Why: Debian OpenSTA 2.0.17 cannot take measured internal activities (``set_power_activity
+-pins`` fails in its own Tcl, and pin activities set through its API are ignored), and its
+probabilistic propagation of input activities through the encoder's XOR-rich adder trees gives
+non-physical results on sky130 (kilowatts for a 40k-cell block). So the kit measures every net:
+
+1. The RTL simulation of real events (econt.asic.activity) samples every port of every
+   instance once per clock cycle (just before the rising edge).
+2. Each module of the hierarchical netlist is simulated cycle by cycle at gate level with the
+   liberty cell functions (zero delay), driven by its instances' sampled input ports; its own
+   outputs are checked bit for bit against the RTL samples (``mismatched_bits`` must be 0).
+   Identical instances (the 8 filters, the 16 neurons) are simulated together.
+3. Power = internal energy per output transition from the liberty tables (rise/fall, at each
+   net's load and a nominal input slew) + internal energy of input pins (clock pins: two
+   transitions per cycle) + ½·C·V² per transition of every net (sum of its sink pin
+   capacitances; pre-layout, no wire load) + cell leakage.
+
+Limits (reported with every figure): zero-delay simulation counts functional transitions only
+(no glitches, which add to arithmetic logic); ideal clock (no clock tree); one nominal slew.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from econt.asic.liberty_model import CellModel, LibraryModel, compile_function, evaluate
+from econt.errors import ToolError
+
+CONST0, CONST1 = "1'b0", "1'b1"
+
+
+# ----------------------------------------------------------------------------- netlist
+@dataclass
+class Cell:
+    type: str
+    name: str
+    pins: dict[str, str]          # pin → net key (one bit)
+
+
+@dataclass
+class Instance:
+    module: str
+    name: str
+    ports: dict[str, list[str]]   # port → net keys, index i = port bit i (LSB first)
+
+
+@dataclass
+class Module:
+    name: str
+    ports: dict[str, tuple[str, list[str]]]   # port → (direction, net keys LSB first)
+    cells: list[Cell] = field(default_factory=list)
+    instances: list[Instance] = field(default_factory=list)
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # assign lhs = rhs (bit keys)
+
+
+_DECL_RE = re.compile(r"^\s*(input|output|inout|wire|reg)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?(\\\S+|\w+)\s*;")
+_EXPR_TOKEN = re.compile(r"\s*(\\\S+|[A-Za-z_$][\w$]*|\d+'[sS]?[bBhHdDoO][0-9a-fA-FxXzZ_?]+|\d+|[{}\[\]:,])")
+
+
+def _parse_expr(expr: str, ranges: dict[str, tuple[int, int]]) -> list[str]:
+    """Bit keys of a Verilog expression, MSB first."""
+    toks = [m.group(1) for m in _EXPR_TOKEN.finditer(expr)]
+    i = 0
+
+    def const(tok: str) -> list[str]:
+        width, rest = tok.split("'", 1)
+        base = rest.lstrip("sS")[0].lower()
+        digits = rest.lstrip("sS")[1:].replace("_", "").lower()
+        if base == "b":
+            bits = digits
+        elif base == "h":
+            bits = "".join(f"{int(c, 16):04b}" if c not in "xz?" else "0000" for c in digits)
+        elif base == "o":
+            bits = "".join(f"{int(c, 8):03b}" if c not in "xz?" else "000" for c in digits)
+        else:
+            bits = f"{int(digits):b}"
+        bits = bits.replace("x", "0").replace("z", "0").replace("?", "0")
+        w = int(width)
+        bits = bits.rjust(w, "0")[-w:]
+        return [CONST1 if b == "1" else CONST0 for b in bits]
+
+    def item() -> list[str]:
+        nonlocal i
+        t = toks[i]
+        if t == "{":
+            i += 1
+            out: list[str] = []
+            while toks[i] != "}":
+                if toks[i] == ",":
+                    i += 1
+                    continue
+                out += item()
+            i += 1
+            return out
+        if "'" in t:
+            i += 1
+            return const(t)
+        name = t[1:] if t.startswith("\\") else t
+        key = t if t.startswith("\\") else name
+        i += 1
+        if i < len(toks) and toks[i] == "[":
+            hi = int(toks[i + 1])
+            if toks[i + 2] == ":":
+                lo = int(toks[i + 3])
+                i += 5
+                step = -1 if hi >= lo else 1
+                return [f"{key}[{b}]" for b in range(hi, lo + step, step)]
+            i += 3
+            return [f"{key}[{hi}]"]
+        if key in ranges:
+            msb, lsb = ranges[key]
+            step = -1 if msb >= lsb else 1
+            return [f"{key}[{b}]" for b in range(msb, lsb + step, step)]
+        return [key]
+
+    out: list[str] = []
+    while i < len(toks):
+        if toks[i] == ",":
+            i += 1
+            continue
+        out += item()
+    return out
+
+
+def parse_netlist(path: Path) -> dict[str, Module]:
+    """Modules of a yosys ``write_verilog`` netlist (hierarchy kept)."""
+    text = Path(path).read_text()
+    modules: dict[str, Module] = {}
+    for m in re.finditer(r"^module\s+(\S+?)\s*\((.*?)\);\n(.*?)^endmodule\b", text, re.S | re.M):
+        raw_name, port_list, body = m.group(1), m.group(2), m.group(3)
+        name = raw_name[1:] if raw_name.startswith("\\") else raw_name
+        ranges: dict[str, tuple[int, int]] = {}
+        dirs: dict[str, str] = {}
+        for line in body.splitlines():
+            d = _DECL_RE.match(line)
+            if d:
+                key = d.group(4)
+                if d.group(2) is not None:
+                    ranges[key] = (int(d.group(2)), int(d.group(3)))
+                if d.group(1) in ("input", "output", "inout"):
+                    dirs[key] = d.group(1)
+        mod = Module(name=name, ports={})
+        for p in [x.strip() for x in port_list.split(",") if x.strip()]:
+            if p not in dirs:
+                raise ToolError(f"netlist {path}: port {p} of module {name} has no direction declaration")
+            bits = _parse_expr(p, ranges)[::-1]
+            mod.ports[p] = (dirs[p], bits)
+        for inst in re.finditer(r"^  (\S+)\s+(\S+)\s*\(\n((?:    \..*\n)*?)  \);\n", body, re.M):
+            ctype, iname, conns = inst.group(1), inst.group(2), inst.group(3)
+            pins: dict[str, list[str]] = {}
+            for line in conns.splitlines():
+                pm = re.match(r"\s*\.(\w+)\((.*)\),?\s*$", line)
+                if pm is None:
+                    raise ToolError(f"netlist {path}: cannot read connection {line.strip()!r} of {iname}")
+                pins[pm.group(1)] = _parse_expr(pm.group(2), ranges) if pm.group(2).strip() else []
+            ctype_n = ctype[1:] if ctype.startswith("\\") else ctype
+            iname_n = iname[1:] if iname.startswith("\\") else iname
+            mod.cells.append(Cell(ctype_n, iname_n, {p: (b[0] if b else "") for p, b in pins.items()})) \
+                if all(len(b) <= 1 for b in pins.values()) and not ctype_n.startswith("$") else \
+                mod.instances.append(Instance(ctype_n, iname_n, {p: b[::-1] for p, b in pins.items()}))
+        for a in re.finditer(r"^\s*assign\s+(.*?)\s*=\s*(.*?);", body, re.M):
+            lhs, rhs = _parse_expr(a.group(1), ranges), _parse_expr(a.group(2), ranges)
+            if len(lhs) != len(rhs):
+                raise ToolError(f"netlist {path}: assign width mismatch in module {name}: {a.group(0)!r}")
+            mod.aliases += list(zip(lhs, rhs))
+        modules[name] = mod
+    if not modules:
+        raise ToolError(f"netlist {path}: no modules found")
+    return modules
+
+
+def classify(modules: dict[str, Module], library: LibraryModel) -> None:
+    """Move single-bit 'cells' that are really sub-module instances, and check every leaf cell is in the library."""
+    for mod in modules.values():
+        keep = []
+        for c in mod.cells:
+            if c.type in modules:
+                mod.instances.append(Instance(c.type, c.name, {p: [n] if n else [] for p, n in c.pins.items()}))
+            elif c.type in library.cells:
+                keep.append(c)
+            else:
+                raise ToolError(f"netlist cell {c.name} of module {mod.name}: type {c.type} is neither a module of the "
+                                f"netlist nor a cell of {library.path}")
+        mod.cells = keep
+        for inst in mod.instances:
+            if inst.module not in modules:
+                raise ToolError(f"netlist instance {inst.name} in {mod.name}: module {inst.module} not found")
+
+
+# ----------------------------------------------------------------------------- RTL samples (VCD)
+def sample_vcd(vcd: Path, scopes: dict[str, set[str] | None], clock_period_ns: float) -> tuple[dict, int]:
+    """Values of every variable of ``scopes`` once per clock cycle, just before each rising edge.
+
+    The activity testbench starts the dump at a falling edge and drives inputs on falling edges, so
+    rising edges are at dump start + P/2 + k·P. Returns ``({scope: {var: (lsb, bits (width, T))}}, T)``.
+    """
+    want = dict(scopes)
+    ids: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
+    scope: list[str] = []
+    ts_ns = None
+    cur: dict[str, int] = {}
+    samples: dict[str, list[int]] = defaultdict(list)
+    t0 = None
+    next_sample = None
+    period = None
+    n_samples = 0
+    with open(vcd) as fh:
+        header = True
+        for line in fh:
+            if header:
+                s = line.strip()
+                if s.startswith("$timescale"):
+                    text = s
+                    while "$end" not in text:
+                        text += " " + next(fh).strip()
+                    m = re.search(r"(\d+)\s*(s|ms|us|ns|ps|fs)", text)
+                    ts_ns = int(m.group(1)) * {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}[m.group(2)]
+                elif s.startswith("$scope"):
+                    scope.append(s.split()[2])
+                elif s.startswith("$upscope"):
+                    scope.pop()
+                elif s.startswith("$var"):
+                    parts = s.split()
+                    width, code, name = int(parts[2]), parts[3], parts[4]
+                    path = ".".join(scope)
+                    if path in want and (want[path] is None or name in want[path]):
+                        lsb = 0
+                        if len(parts) > 5 and parts[5].startswith("["):
+                            r = parts[5].strip("[]").split(":")
+                            lsb = min(int(r[0]), int(r[-1]))
+                        ids[code].append((path, name, width, lsb))
+                        cur[code] = 0
+                elif s.startswith("$enddefinitions"):
+                    header = False
+                    if ts_ns is None:
+                        raise ToolError(f"{vcd}: no $timescale")
+                    period = clock_period_ns / ts_ns
+                continue
+            c = line[:1]
+            if c == "#":
+                t = int(line[1:])
+                if t0 is None:
+                    t0 = t
+                    next_sample = t0 + period / 2
+                while next_sample is not None and t >= next_sample:
+                    for code, v in cur.items():
+                        samples[code].append(v)
+                    n_samples += 1
+                    next_sample += period
+                continue
+            if c in "01xzXZ":
+                code = line[1:].strip()
+                if code in cur:
+                    cur[code] = 1 if c == "1" else 0
+            elif c in "bB":
+                val, code = line[1:].split()
+                if code in cur:
+                    cur[code] = int(val.replace("x", "0").replace("z", "0").replace("X", "0").replace("Z", "0"), 2)
+    if n_samples < 2:
+        raise ToolError(f"{vcd}: fewer than two clock cycles in the dump")
+    out: dict[str, dict] = defaultdict(dict)
+    for code, lst in ids.items():
+        vals = samples[code][:n_samples]
+        for path, name, width, lsb in lst:
+            # bit b of every sample at once: the binary strings, LSB first
+            text = "".join(format(v, f"0{width}b")[::-1] for v in vals)
+            bits = (np.frombuffer(text.encode(), dtype=np.uint8) - ord("0")).astype(bool).reshape(n_samples, width).T
+            out[path][name] = (lsb, bits)
+    return dict(out), n_samples
+
+
+# ----------------------------------------------------------------------------- simulation
+@dataclass
+class _Compiled:
+    """A module prepared for simulation: net indices, levelised cell groups, flops."""
+
+    module: Module
+    net_index: dict[str, int]
+    groups: list[tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]]  # (cell type, in pin → nets, out pin → nets)
+    flops: list[tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]]
+    cell_nets: list[tuple[Cell, dict[str, int]]]
+    flop_q_keys: list[list[str]]     # per flop group: the net key of each flop's IQ output ("" if none)
+
+
+def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b in mod.aliases:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            # constants stay representatives so aliases of 1'b0 read 0
+            if ra in (CONST0, CONST1):
+                parent[rb] = ra
+            else:
+                parent[ra] = rb
+    keys: set[str] = {CONST0, CONST1}
+    for _, (_, bits) in mod.ports.items():
+        keys.update(bits)
+    for c in mod.cells:
+        keys.update(n for n in c.pins.values() if n)
+    for inst in mod.instances:
+        for bits in inst.ports.values():
+            keys.update(bits)
+    reps = sorted({find(k) for k in keys} | {CONST0, CONST1})
+    index = {k: i for i, k in enumerate(reps)}
+    net_index = {k: index[find(k)] for k in keys}
+    driver: dict[int, int] = {}
+    comb, flops = [], []
+    cell_nets = []
+    for ci, c in enumerate(mod.cells):
+        model = lib.cells[c.type]
+        if model.latch or model.statetable:
+            raise ToolError(f"gate power: cell {c.name} ({c.type}) is a latch/statetable cell, which the kit's "
+                            "simulator does not model; add it to the PDK config's dont_use list")
+        nets = {p: net_index[n] for p, n in c.pins.items() if n}
+        cell_nets.append((c, nets))
+        (flops if model.flop else comb).append(ci)
+        for p in model.outputs:
+            if p in nets:
+                driver[nets[p]] = ci
+    # levelise the combinational cells (sources: ports, instance outputs, flop outputs, constants)
+    level: dict[int, int] = {}
+    comb_set = set(comb)
+
+    def cell_level(ci: int, stack: set[int]) -> int:
+        if ci in level:
+            return level[ci]
+        if ci in stack:
+            raise ToolError(f"gate power: combinational loop through cell {mod.cells[ci].name} in module {mod.name}")
+        stack.add(ci)
+        c, nets = cell_nets[ci]
+        model = lib.cells[c.type]
+        lv = 0
+        for p in model.inputs:
+            n = nets.get(p)
+            d = driver.get(n) if n is not None else None
+            if d is not None and d in comb_set:
+                lv = max(lv, cell_level(d, stack) + 1)
+        stack.discard(ci)
+        level[ci] = lv
+        return lv
+
+    import sys
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100000))
+    for ci in comb:
+        cell_level(ci, set())
+    by_group: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for ci in comb:
+        by_group[(level[ci], mod.cells[ci].type)].append(ci)
+    groups = []
+    for (lv, ctype), cis in sorted(by_group.items()):
+        model = lib.cells[ctype]
+        ins = {p: np.array([cell_nets[ci][1].get(p, index[CONST0]) for ci in cis]) for p in model.inputs}
+        outs = {p: np.array([cell_nets[ci][1].get(p, -1) for ci in cis]) for p in model.outputs}
+        groups.append((ctype, ins, outs))
+    fgroups: dict[str, list[int]] = defaultdict(list)
+    for ci in flops:
+        fgroups[mod.cells[ci].type].append(ci)
+    flop_groups = []
+    q_keys: list[list[str]] = []
+    for ctype, cis in fgroups.items():
+        model = lib.cells[ctype]
+        ins = {p: np.array([cell_nets[ci][1].get(p, index[CONST0]) for ci in cis]) for p in model.inputs}
+        outs = {p: np.array([cell_nets[ci][1].get(p, -1) for ci in cis]) for p in model.outputs}
+        flop_groups.append((ctype, ins, outs))
+        q_pin = next((p for p in model.outputs if model.pins[p].function == model.flop.iq), None)
+        q_keys.append([mod.cells[ci].pins.get(q_pin, "") if q_pin else "" for ci in cis])
+    return _Compiled(mod, net_index, groups, flop_groups, cell_nets, q_keys)
+
+
+_FN_CACHE: dict[str, tuple] = {}
+
+
+def _fn(expr: str):
+    if expr not in _FN_CACHE:
+        _FN_CACHE[expr] = compile_function(expr)
+    return _FN_CACHE[expr]
+
+
+def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
+              seeds: list[np.ndarray] | None = None, max_iter: int = 50) -> int:
+    """Fill ``V`` (nets × samples; sources already set) in place; returns fixpoint iterations used.
+
+    Samples are ``n_instances × segment`` cycles; a flop's output in cycle t is its next-state in
+    cycle t−1 of the same instance; in cycle 0 it is the seed.
+    ``seeds`` are the starting flop states (the RTL's register values where the names match):
+    registers that only hold during the window (the configuration) keep them."""
+    S = V.shape[1]
+    states = seeds if seeds is not None else [np.zeros((len(next(iter(outs.values()))), S), dtype=bool)
+                                              for ctype, ins, outs in comp.flops]
+    for it in range(1, max_iter + 1):
+        for (ctype, ins, outs), st in zip(comp.flops, states):
+            ff = lib.cells[ctype].flop
+            vals = {ff.iq: st, ff.iqn: ~st}
+            for p, nets in outs.items():
+                fn = lib.cells[ctype].pins[p].function
+                if fn is None:
+                    continue
+                f, _ = _fn(fn)
+                ok = nets >= 0
+                V[nets[ok]] = evaluate(f, vals, st.shape)[ok]
+        for ctype, ins, outs in comp.groups:
+            model = lib.cells[ctype]
+            vals = {p: V[nets] for p, nets in ins.items()}
+            shape = (len(next(iter(outs.values()))), S)
+            for p, nets in outs.items():
+                fn = model.pins[p].function
+                if fn is None:
+                    continue
+                f, _ = _fn(fn)
+                ok = nets >= 0
+                V[nets[ok]] = evaluate(f, vals, shape)[ok]
+        changed = False
+        for k, ((ctype, ins, outs), st) in enumerate(zip(comp.flops, states)):
+            ff = lib.cells[ctype].flop
+            vals = {p: V[nets] for p, nets in ins.items()}
+            f, _ = _fn(ff.next_state)
+            d = evaluate(f, vals, st.shape)
+            nxt = np.empty_like(st)
+            d3 = d.reshape(d.shape[0], -1, segment)
+            n3 = nxt.reshape(d.shape[0], -1, segment)
+            n3[:, :, 1:] = d3[:, :, :-1]
+            n3[:, :, 0] = st.reshape(d.shape[0], -1, segment)[:, :, 0]  # cycle 0: the seed (RTL) state
+            if ff.clear:
+                fc, _ = _fn(ff.clear)
+                nxt &= ~evaluate(fc, vals, st.shape)
+            if ff.preset:
+                fp, _ = _fn(ff.preset)
+                nxt |= evaluate(fp, vals, st.shape)
+            if not np.array_equal(nxt, st):
+                states[k] = nxt
+                changed = True
+        if not changed:
+            return it
+    raise ToolError(f"gate power: module {comp.module.name}: flip-flop states did not settle in {max_iter} passes")
+
+
+def rtl_name(key: str) -> tuple[str, str, int]:
+    """``(sub-scope, variable, bit)`` of the RTL register a synthesised net is named after, e.g.
+    ``\\g_byte[12].q_c[6]`` → ``("g_byte[12]", "q_c", 6)``, ``q[3]`` → ``("", "q", 3)``."""
+    k = key[1:] if key.startswith("\\") else key
+    parts = re.split(r"\.(?![^\[]*\])", k)
+    last = parts[-1]
+    m = re.fullmatch(r"(.*)\[(\d+)\]", last)
+    var, bit = (m.group(1), int(m.group(2))) if m else (last, 0)
+    return ".".join(parts[:-1]), var, bit
+
+
+# ----------------------------------------------------------------------------- power
+@dataclass
+class GatePowerResult:
+    internal_w: float
+    switching_w: float
+    leakage_w: float
+    clock_w: float                  # internal power at clock pins + clock-net switching (inside the totals)
+    mean_toggle_rate: float         # transitions per cycle, mean over nets
+    n_cycles: int
+    mismatched_bits: int
+    checked_bits: int
+    mismatch_detail: dict[str, int]
+    seeded_flops: int               # flops whose starting state came from the RTL (matched by name)
+    n_flops: int
+    per_module_w: dict[str, float]
+    slew_ns: float
+    n_cells: int
+
+    @property
+    def dynamic_w(self) -> float:
+        return self.internal_w + self.switching_w
+
+    @property
+    def total_w(self) -> float:
+        return self.dynamic_w + self.leakage_w
+
+
+def _instances(modules: dict[str, Module], top: str, path: str, out: list[tuple[str, str, str]]):
+    """(instance path, module, parent path) for the whole hierarchy, depth first."""
+    for inst in modules[top].instances:
+        p = f"{path}.{inst.name}"
+        out.append((p, inst.module, path))
+        _instances(modules, inst.module, p, out)
+
+
+def gate_level_power(netlist: Path, library: LibraryModel, top: str, vcd: Path, dut_scope: str,
+                     clock_port: str, clock_period_ns: float, slew_ns: float) -> GatePowerResult:
+    """Gate-level power of ``netlist`` on the RTL activity dump ``vcd`` (see the module docstring)."""
+    modules = parse_netlist(netlist)
+    if top not in modules:
+        raise ToolError(f"gate power: top module {top} not in {netlist}")
+    classify(modules, library)
+    insts: list[tuple[str, str, str]] = [(dut_scope, top, "")]
+    _instances(modules, top, dut_scope, insts)
+    compiled = {m: _compile_module(modules[m], library) for m in {m for _, m, _ in insts}}
+    want: dict[str, set[str] | None] = {p: set(modules[m].ports) for p, m, _ in insts}
+    for path, m, _ in insts:
+        for keys in compiled[m].flop_q_keys:
+            for key in keys:
+                if key:
+                    sub, var, _ = rtl_name(key)
+                    want.setdefault(f"{path}.{sub}" if sub else path, set()).add(var)
+    samples, T = sample_vcd(vcd, want, clock_period_ns)
+    # clock nets: the top clock port, then every child port connected to a clock net
+    clock_keys: dict[str, set[str]] = defaultdict(set)   # instance path → clock net keys in its module
+    clock_keys[dut_scope] = {b for b in modules[top].ports.get(clock_port, ("", []))[1]}
+    for path, mod_name, parent in insts[1:]:
+        pmod = modules[insts[[p for p, _, _ in insts].index(parent)][1]]
+        inst = next(i for i in pmod.instances if f"{parent}.{i.name}" == path)
+        for port, bits in inst.ports.items():
+            if any(b in clock_keys[parent] for b in bits) and port in modules[mod_name].ports:
+                clock_keys[path] |= set(modules[mod_name].ports[port][1])
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for path, mod_name, _ in insts:
+        by_module[mod_name].append(path)
+    volt = library.voltage
+    window_s = (T - 1) * clock_period_ns * 1e-9
+    tot_int = tot_sw = tot_leak = tot_clk = 0.0
+    per_module: dict[str, float] = {}
+    mismatched = checked = 0
+    mismatch_detail: dict[str, int] = {}
+    seeded_flops = total_flops = 0
+    toggle_sum = 0.0
+    net_count = 0
+    n_cells = 0
+    for mod_name, paths in by_module.items():
+        mod = modules[mod_name]
+        clock_set = set().union(*(clock_keys[p] for p in paths))
+        comp = compiled[mod_name]
+        n_nets = max(comp.net_index.values()) + 1
+        k = len(paths)
+        S = k * T
+        V = np.zeros((n_nets, S), dtype=bool)
+        V[comp.net_index[CONST1]] = True
+
+        def load_port(path: str, bits: list[str], port: str) -> np.ndarray | None:
+            rec = samples.get(path, {}).get(port)
+            if rec is None:
+                return None
+            lsb, arr = rec
+            return arr
+
+        # sources: module inputs (from the instance's own samples), child instance outputs
+        for j, path in enumerate(paths):
+            sl = slice(j * T, (j + 1) * T)
+            for port, (direction, bits) in mod.ports.items():
+                if direction != "input":
+                    continue
+                arr = load_port(path, bits, port)
+                if arr is None:
+                    raise ToolError(f"gate power: no RTL samples for input {port} of {path} in {vcd}")
+                for b, key in enumerate(bits):
+                    V[comp.net_index[key], sl] = arr[b]
+            for inst in mod.instances:
+                cpath = f"{path}.{inst.name}"
+                cmod = modules[inst.module]
+                for port, bits in inst.ports.items():
+                    if cmod.ports.get(port, ("",))[0] != "output":
+                        continue
+                    arr = load_port(cpath, bits, port)
+                    if arr is None:
+                        raise ToolError(f"gate power: no RTL samples for output {port} of {cpath} in {vcd}")
+                    for b, key in enumerate(bits):
+                        if key not in (CONST0, CONST1):
+                            V[comp.net_index[key], sl] = arr[b]
+        seeds = []
+        n_seeded = 0
+        for keys in comp.flop_q_keys:
+            st = np.zeros((len(keys), S), dtype=bool)
+            for j, path in enumerate(paths):
+                for r, key in enumerate(keys):
+                    if not key:
+                        continue
+                    sub, var, bit = rtl_name(key)
+                    rec = samples.get(f"{path}.{sub}" if sub else path, {}).get(var)
+                    if rec is not None and 0 <= bit - rec[0] < rec[1].shape[0]:
+                        st[r, j * T:(j + 1) * T] = rec[1][bit - rec[0]]
+                        n_seeded += 1
+            seeds.append(st)
+        seeded_flops += n_seeded
+        total_flops += sum(len(k) for k in comp.flop_q_keys) * len(paths)
+        _simulate(comp, library, V, T, seeds)
+        # the gate-level outputs must equal the RTL's
+        for j, path in enumerate(paths):
+            sl = slice(j * T, (j + 1) * T)
+            for port, (direction, bits) in mod.ports.items():
+                if direction != "output":
+                    continue
+                arr = load_port(path, bits, port)
+                if arr is None:
+                    continue
+                got = V[[comp.net_index[b] for b in bits], sl]
+                bad = int(np.count_nonzero(got[:, 1:] != arr[:, 1:]))
+                mismatched += bad
+                if bad:
+                    mismatch_detail[f"{path}.{port}"] = bad
+                checked += got[:, 1:].size
+        # transitions per net, per instance segment (the seam between instances is not a transition)
+        V3 = V.reshape(n_nets, k, T)
+        rises = np.count_nonzero(V3[:, :, 1:] & ~V3[:, :, :-1], axis=(1, 2)).astype(float)
+        falls = np.count_nonzero(~V3[:, :, 1:] & V3[:, :, :-1], axis=(1, 2)).astype(float)
+        clock_idx = sorted({comp.net_index[c] for c in clock_set if c in comp.net_index})
+        rises[clock_idx] = k * (T - 1)
+        falls[clock_idx] = k * (T - 1)
+        toggle_sum += float((rises + falls).sum()) / (T - 1)
+        net_count += n_nets * k
+        # loads: sum of leaf sink pin capacitances per net (library units)
+        load = np.zeros(n_nets)
+        for c, nets in comp.cell_nets:
+            model = library.cells[c.type]
+            for p in model.inputs:
+                if p in nets:
+                    load[nets[p]] += model.pins[p].capacitance
+        e_int = e_clk = 0.0
+        leak = 0.0
+        clock_mask = np.zeros(n_nets, dtype=bool)
+        clock_mask[clock_idx] = True
+        by_pin: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for c, nets in comp.cell_nets:
+            model: CellModel = library.cells[c.type]
+            leak += model.leakage
+            for p, pm in model.pins.items():
+                if p in nets and pm.power:
+                    by_pin[(c.type, p)].append(nets[p])
+        for (ctype, p), nlist in by_pin.items():
+            pm = library.cells[ctype].pins[p]
+            nets_arr = np.array(nlist)
+            loads = load[nets_arr] if pm.direction != "input" else np.zeros(len(nets_arr))
+            rise_tabs = [a.rise for a in pm.power if a.rise is not None]
+            fall_tabs = [a.fall for a in pm.power if a.fall is not None]
+            er = np.mean([t.energy(slew_ns, loads) for t in rise_tabs], axis=0) if rise_tabs else 0.0
+            ef = np.mean([t.energy(slew_ns, loads) for t in fall_tabs], axis=0) if fall_tabs else 0.0
+            e = rises[nets_arr] * er + falls[nets_arr] * ef
+            e_int += float(np.sum(e))
+            e_clk += float(np.sum(e[clock_mask[nets_arr]]))
+        e_sw = 0.5 * (volt ** 2) * library.cap_unit_f * float(np.dot(load, rises + falls))
+        e_sw_clk = 0.5 * (volt ** 2) * library.cap_unit_f * float(np.dot(load[clock_idx], (rises + falls)[clock_idx]))
+        p_int = e_int * library.energy_unit_j / window_s
+        p_sw = e_sw / window_s
+        p_leak = leak * library.leakage_unit_w * k
+        p_clk = e_clk * library.energy_unit_j / window_s + e_sw_clk / window_s
+        tot_int += p_int
+        tot_sw += p_sw
+        tot_leak += p_leak
+        tot_clk += p_clk
+        per_module[mod_name] = p_int + p_sw + p_leak
+        n_cells += len(mod.cells) * k
+    return GatePowerResult(internal_w=tot_int, switching_w=tot_sw, leakage_w=tot_leak, clock_w=tot_clk,
+                           mean_toggle_rate=toggle_sum / max(net_count, 1), n_cycles=T,
+                           mismatched_bits=mismatched, checked_bits=checked, mismatch_detail=mismatch_detail,
+                           seeded_flops=seeded_flops, n_flops=total_flops, per_module_w=per_module,
+                           slew_ns=slew_ns, n_cells=n_cells)
+
+
+def nominal_slew_ns(timing_report: Path, default: float) -> float:
+    """Median output slew of the cells on the reported worst paths (OpenSTA ``report_checks -fields
+    slew``): the nominal input transition the power tables are read at."""
+    slews = []
+    if Path(timing_report).is_file():
+        for line in Path(timing_report).read_text().splitlines():
+            m = re.match(r"\s*[0-9.]+\s+([0-9.]+)\s+[0-9.-]+\s+[0-9.-]+\s+[\^v]\s+\S+/\S+\s+\(", line)
+            if m:
+                slews.append(float(m.group(1)))
+    return float(np.median(slews)) if slews else default
