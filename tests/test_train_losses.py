@@ -134,6 +134,8 @@ def test_make_loss_errors() -> None:
     ("data: {source: file}\n", "data.path"),
     ("emd_cnn: {init_from: mse}\nlosses: [emd_cnn, mse]\n", "init_from"),
     ("seed: one\n", "seed"),
+    ("fit: {monitor: surrogate}\n", "fit.monitor"),
+    ("emd_cnn: {refit_every: 2, refit_pairs: 5000, refit_max_pairs: 1000}\n", "refit_max_pairs"),
 ])
 def test_train_config_validation_errors(tmp_path, body: str, needle: str) -> None:
     path = tmp_path / "bad.yaml"

@@ -38,6 +38,10 @@ class FitSection:
     #: learning rate × this factor after ``lr_patience`` epochs on a plateau (1.0 = off).
     lr_factor: float = 0.5
     lr_patience: int = 3
+    #: what early stopping, the restored best checkpoint and the learning-rate plateau watch,
+    #: for every loss alike: "loss" = the validation loss (for emd_cnn its pure EMD-CNN term),
+    #: "exact_emd" = the mean exact EMD of the validation reconstructions (econt.train.refit).
+    monitor: Literal["loss", "exact_emd"] = "loss"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,18 @@ class EmdCnnSection:
     #: initialise the EMD-CNN-loss model from the trained telescope model when that loss
     #: runs first in the same job (cheaper than training from scratch; off by default).
     init_from: Optional[str] = None
+    #: active refit of the surrogate on the encoder's own reconstructions (econt.train.refit):
+    #: every ``refit_every`` epochs from epoch ``refit_start`` (0 = off), ``refit_pairs`` new
+    #: (input, reconstruction) pairs labelled with the exact EMD, plus the most recent earlier ones
+    #: (up to ``refit_max_pairs`` reconstruction pairs) and ``refit_anchor_pairs`` module-vs-module pairs,
+    #: ``refit_epochs`` epochs at ``refit_learning_rate``.
+    refit_every: int = 0
+    refit_start: int = 4
+    refit_pairs: int = 20000
+    refit_anchor_pairs: int = 20000
+    refit_epochs: int = 2
+    refit_learning_rate: float = 3e-4
+    refit_max_pairs: int = 60000
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,12 @@ class TrainConfig:
             raise ConfigError(f"{source}: field 'fit.lr_factor' must be in (0, 1], got {self.fit.lr_factor}.")
         if self.emd_cnn.mse_weight_start < 0 or self.emd_cnn.mse_decay_epochs < 0:
             raise ConfigError(f"{source}: fields 'emd_cnn.mse_weight_start' and 'emd_cnn.mse_decay_epochs' must be ≥ 0.")
+        e = self.emd_cnn
+        if e.refit_every < 0 or e.refit_start < 0 or e.refit_pairs < 1 or e.refit_anchor_pairs < 0 \
+                or e.refit_epochs < 1 or e.refit_learning_rate <= 0 or e.refit_max_pairs < e.refit_pairs:
+            raise ConfigError(f"{source}: section 'emd_cnn' needs refit_every ≥ 0 (0 = off), refit_start ≥ 0, "
+                              "refit_pairs ≥ 1, refit_anchor_pairs ≥ 0, refit_epochs ≥ 1, refit_learning_rate > 0, "
+                              "refit_max_pairs ≥ refit_pairs.")
         if self.emd_cnn.init_from is not None:
             if self.emd_cnn.init_from not in self.losses or "emd_cnn" not in self.losses or \
                     self.losses.index(self.emd_cnn.init_from) > self.losses.index("emd_cnn") or \

@@ -7,7 +7,10 @@
    (``econt.data.normalise.normalise_float``: CALQ / 2**msb(module sum), truncated to the
    input precision), which is also the reconstruction target;
 2. one QKeras autoencoder per loss (``mse``, ``telescope``, ``emd_cnn``), same
-   architecture, data and seed → ``build/train/<loss>/``;
+   architecture, data, seed, epochs, patience and learning-rate schedule → ``build/train/<loss>/``;
+   with ``fit.monitor: exact_emd`` every loss is early-stopped and its checkpoint chosen by
+   the mean exact EMD of the validation reconstructions (``econt.train.refit``); the EMD-CNN
+   loss can refit its surrogate on its own reconstructions (``emd_cnn.refit_every``);
 3. per region: a fine-tune of the global model on that region's training samples →
    ``build/train/<loss>/regions/<region>/``, its EMD on the region's test samples with
    its own and with the global weights;
@@ -206,13 +209,19 @@ def _save_ae(ae: Any, enc_cfg: Any, folder: Path) -> None:
     save_encoder(ae.get_layer("encoder"), enc_cfg, folder, decoder=ae.get_layer("decoder"))
 
 
-def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: bool):
+def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: bool, train: Split, val: Split):
     """(loss, metrics, monitor, extra callbacks, start_from_epoch) for one training run."""
     from econt.train.fit import MseMixSchedule
     from econt.train.losses import make_loss
+    from econt.train.refit import EXACT_MONITOR, ExactEmdMonitor, SurrogateRefit
 
+    workers = cfg.evaluation.workers
+    exact = cfg.fit.monitor == "exact_emd"
+    # the selection rule is the same for every loss: the exact-EMD monitor runs first so the
+    # callbacks that read the logs (early stopping, checkpoint, LR plateau) see its value
+    callbacks: list = [ExactEmdMonitor(val.x, workers)] if exact else []
     if name != "emd_cnn":
-        return make_loss(name), [], "val_loss", [], 0
+        return make_loss(name), [], EXACT_MONITOR if exact else "val_loss", callbacks, 0
     mix_start = 0.0 if fine_tune else cfg.emd_cnn.mse_weight_start
     loss = make_loss("emd_cnn", emd_fn=emd_fn, mse_weight=mix_start, mse_scale=cfg.emd_cnn.mse_scale)
 
@@ -223,22 +232,29 @@ def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: boo
 
         return tf.reshape(loss.emd_fn(sum_normalise(y_true), sum_normalise(y_pred)), (-1,))
 
-    callbacks = []
     start = 0
     if mix_start > 0 and cfg.emd_cnn.mse_decay_epochs > 0:
         callbacks.append(MseMixSchedule(loss, mix_start, cfg.emd_cnn.mse_decay_epochs))
         start = cfg.emd_cnn.mse_decay_epochs
-    return loss, [emd_cnn], "val_emd_cnn", callbacks, start
+    e = cfg.emd_cnn
+    if e.refit_every > 0 and not fine_tune and hasattr(emd_fn, "model"):
+        callbacks.append(SurrogateRefit(
+            emd_fn.model, emd_fn.model_path, train.x, val.x, start=e.refit_start, every=e.refit_every,
+            n_pairs=e.refit_pairs, n_anchor=e.refit_anchor_pairs, epochs=e.refit_epochs,
+            learning_rate=e.refit_learning_rate, max_recon_pairs=e.refit_max_pairs, workers=workers, seed=cfg.seed,
+            verbose=cfg.progress))
+    return loss, [emd_cnn], EXACT_MONITOR if exact else "val_emd_cnn", callbacks, start
 
 
 def train_loss(name: str, cfg: TrainConfig, enc_cfg: Any, train: Split, val: Split, out: Path, emd_fn: Any,
                init_weights: list | None = None, fine_tune: bool = False, desc: str | None = None) -> tuple[Any, Any]:
     from econt.train.fit import fit_autoencoder
+    from econt.train.refit import SurrogateRefit
 
     ae = _build_ae(enc_cfg)
     if init_weights is not None:
         ae.set_weights(init_weights)
-    loss, metrics, monitor, callbacks, start = _loss_and_callbacks(name, cfg, emd_fn, fine_tune)
+    loss, metrics, monitor, callbacks, start = _loss_and_callbacks(name, cfg, emd_fn, fine_tune, train, val)
     sec = cfg.regions if fine_tune else cfg.fit
     result = fit_autoencoder(
         ae, loss, train.x, val.x, epochs=sec.epochs, batch_size=cfg.fit.batch_size,
@@ -246,6 +262,16 @@ def train_loss(name: str, cfg: TrainConfig, enc_cfg: Any, train: Split, val: Spl
         lr_factor=cfg.fit.lr_factor if not fine_tune else 1.0, lr_patience=cfg.fit.lr_patience,
         seed=cfg.seed, out_dir=out, desc=desc or name, progress=cfg.progress, metrics=metrics, monitor=monitor,
         extra_callbacks=callbacks, start_from_epoch=min(start, max(sec.epochs - 1, 0)))
+    refits = [c for c in callbacks if isinstance(c, SurrogateRefit)]
+    if refits:
+        result.extra["surrogate_refits"] = refits[0].records
+        if refits[0].records:
+            # the refitted surrogate (the per-region fine-tunes that follow use it too)
+            from econt.emd.cnn import save_emd_cnn
+
+            meta = {"format": "econt-emd-cnn/1", "config": {"refit_of": str(emd_fn.model_path)}, "seed": cfg.seed,
+                    "refits": refits[0].records}
+            save_emd_cnn(refits[0].surrogate, meta, out / "surrogate")
     _save_ae(ae, enc_cfg, out)
     return ae, result
 
@@ -399,6 +425,8 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
             "epochs_run": fit.epochs_run, "best_epoch": fit.best_epoch + 1, "fit_seconds": round(fit.seconds, 1),
             "monitor": fit.monitor, "final_val": fit.history[fit.monitor][fit.best_epoch],
         }
+        if fit.extra.get("surrogate_refits"):
+            entry["surrogate_refits"] = fit.extra["surrogate_refits"]
         chip = _eval_chip_arithmetic(ae, enc_cfg, test, workers)
         entry["mean_emd_test_chip_arithmetic"] = chip["mean"]
         if real is not None:
