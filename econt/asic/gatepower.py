@@ -494,16 +494,38 @@ def _instances(modules: dict[str, Module], top: str, path: str, out: list[tuple[
         _instances(modules, inst.module, p, out)
 
 
-def gate_level_power(netlist: Path, library: LibraryModel, top: str, vcd: Path, dut_scope: str,
-                     clock_port: str, clock_period_ns: float, slew_ns: float) -> GatePowerResult:
-    """Gate-level power of ``netlist`` on the RTL activity dump ``vcd`` (see the module docstring)."""
+@dataclass
+class GateNetlist:
+    """A parsed, levelised netlist, reusable for several activity dumps."""
+
+    path: Path
+    top: str
+    modules: dict[str, Module]
+    compiled: dict[str, _Compiled]
+
+
+def load_gate_netlist(netlist: Path, library: LibraryModel, top: str) -> GateNetlist:
     modules = parse_netlist(netlist)
     if top not in modules:
         raise ToolError(f"gate power: top module {top} not in {netlist}")
     classify(modules, library)
+    used: set[str] = {top}
+    stack = [top]
+    while stack:
+        for inst in modules[stack.pop()].instances:
+            if inst.module not in used:
+                used.add(inst.module)
+                stack.append(inst.module)
+    return GateNetlist(Path(netlist), top, modules, {m: _compile_module(modules[m], library) for m in used})
+
+
+def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: str, vcd: Path, dut_scope: str,
+                     clock_port: str, clock_period_ns: float, slew_ns: float) -> GatePowerResult:
+    """Gate-level power of ``netlist`` on the RTL activity dump ``vcd`` (see the module docstring)."""
+    gn = netlist if isinstance(netlist, GateNetlist) else load_gate_netlist(netlist, library, top)
+    modules, compiled = gn.modules, gn.compiled
     insts: list[tuple[str, str, str]] = [(dut_scope, top, "")]
     _instances(modules, top, dut_scope, insts)
-    compiled = {m: _compile_module(modules[m], library) for m in {m for _, m, _ in insts}}
     want: dict[str, set[str] | None] = {p: set(modules[m].ports) for p, m, _ in insts}
     for path, m, _ in insts:
         for keys in compiled[m].flop_q_keys:

@@ -7,7 +7,6 @@ each real library, and writes ``reports/asic/summary.json``, ``summary.md`` and 
 """
 from __future__ import annotations
 
-import json
 import time
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -111,15 +110,6 @@ def measure_activity(design, label: str, pdk: PdkConfig, work: Path) -> dict:
     }
 
 
-_TMR_ORDER = {"none": 0, "config": 1, "full": 2}
-
-
-def _activity_key(manifest: dict) -> str:
-    return json.dumps({"ports": manifest.get("ports"), "arch": manifest.get("arch"),
-                       "weights": manifest.get("weights"), "latency": manifest.get("latency_cycles"),
-                       "register_map": manifest.get("register_map")}, sort_keys=True)
-
-
 def _activity_job(ds: DesignSpec, pdk: PdkConfig, work: Path) -> dict:
     return measure_activity(_load_design(ds.path), ds.label, pdk, work)
 
@@ -208,15 +198,16 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, g
 def gate_power(res, design, pdk: PdkConfig, act_info: dict) -> dict:
     """Gate-level power of the synthesised netlist for the measured and vectorless RTL dumps; a
     gate-level output that differs from the RTL stops the run (the activity would be wrong)."""
-    from econt.asic.gatepower import gate_level_power, nominal_slew_ns
+    from econt.asic.gatepower import gate_level_power, load_gate_netlist, nominal_slew_ns
     from econt.asic.liberty_model import load_library_model
 
     lib = load_library_model(res.liberty)
+    netlist = load_gate_netlist(res.netlist, lib, design.top)
     meas_dir = Path(res.scenarios["measured"]["reports_dir"])
     slew = nominal_slew_ns(meas_dir / "timing.rpt", default=0.1)
     out = {}
     for name, key in (("measured", "vcd_measured"), ("vectorless", "vcd_vectorless")):
-        g = gate_level_power(res.netlist, lib, design.top, Path(act_info[key]), f"{act.TB_TOP}.dut", "clk",
+        g = gate_level_power(netlist, lib, design.top, Path(act_info[key]), f"{act.TB_TOP}.dut", "clk",
                              pdk.clock_period_ns, slew)
         if g.mismatched_bits:
             raise StageError(f"gate-level simulation of {res.netlist} disagrees with the RTL on {g.mismatched_bits} "
@@ -261,29 +252,17 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
     for n in real:
         resolve_library(cfgs[n])  # fail early with the clear three-place error
     first = cfgs[real[0]]
-    # activity once per design (RTL-level, library independent)
-    # Designs with the same ports, arithmetic and weight mode compute the same values on the same
-    # events (TMR only triplicates registers), so their measured activities are identical: simulate
-    # one representative per group (the one with the fewest registers).
-    groups: dict[str, list[DesignSpec]] = {}
-    for ds in designs:
-        groups.setdefault(_activity_key(_load_design(ds.path).manifest), []).append(ds)
-    reps = [sorted(g, key=lambda d: _TMR_ORDER.get(_load_design(d.path).manifest.get("tmr"), 9))[0]
-            for g in groups.values()]
+    # activity once per design (RTL level, library independent). Each design is simulated itself,
+    # even where only its registers differ (TMR): the gate-level simulation takes every flip-flop's
+    # starting state from the RTL register it is named after.
     acts = {}
     # separate processes: SiliconCompiler changes the working directory while a node runs
     ctx = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool, \
-            tqdm(total=len(reps), desc="activity simulation", unit="design") as bar:
-        futs = {pool.submit(_activity_job, ds, first, work_dir("asic", "activity", ds.label)): ds
-                for ds in reps}
+            tqdm(total=len(designs), desc="activity simulation", unit="design") as bar:
+        futs = {pool.submit(_activity_job, ds, first, work_dir("asic", "activity", ds.label)): ds for ds in designs}
         for fut in futs:
-            rep = futs[fut]
-            info = fut.result()
-            for key, members in groups.items():
-                if rep in members:
-                    for m in members:
-                        acts[m.label] = {**info, "simulated_design": rep.label}
+            acts[futs[fut].label] = fut.result()
             bar.update(1)
     jobs = [(ds, n) for ds in designs for n in real]
     entries: dict[str, dict] = {}
