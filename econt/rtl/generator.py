@@ -33,7 +33,7 @@ from econt.rtl.arch import ArchSpec
 from econt.rtl.config import RtlConfig
 from econt.rtl.layout import ConfigLayout
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 TOP = "econt_encoder"
 ROUND_CODE = {"floor": 0, "half_up": 1, "half_even": 2}
 
@@ -76,6 +76,10 @@ class GeneratedDesign:
 
 # ----------------------------------------------------------------------------------------
 # helpers
+
+
+# Products per dense-layer slice module: identical slices are synthesised once (hierarchy kept)
+DENSE_SLICE = 16
 
 
 def _bits_signed(lo: int, hi: int) -> int:
@@ -457,6 +461,24 @@ endmodule
         lines = ["", ports, f"  // One latent neuron: {n} products + bias, ReLU quantiser to {lb} bits "
                  f"({s.latent_rounding} rounding, saturating)."]
         lines.append(f"  wire signed [{wb - 1}:0] bias = {bsrc};")
+        n_slices = n // DENSE_SLICE if (not self.hw and n % DENSE_SLICE == 0 and n > DENSE_SLICE) else 0
+        if n_slices:
+            self._emit_dense_slice(a)
+            # The products are summed in identical slices (one module, synthesised once and kept as
+            # hierarchy: a flat 128-product sum takes yosys/ABC tens of minutes); the partial sums
+            # are exact modulo 2**acc_bits like every partial sum here, so the total is unchanged.
+            for k in range(n_slices):
+                lo = k * DENSE_SLICE
+                lines.append(f"  wire signed [{a - 1}:0] psum{k};")
+                lines.append(f"  econt_dense_slice u_slice{k} (.act(act[{(lo + DENSE_SLICE) * ab - 1}:{lo * ab}]), "
+                             f".w({wsrc}[{(lo + DENSE_SLICE) * wb - 1}:{lo * wb}]), .psum(psum{k}));")
+            total = " + ".join([self._bias_term(a, self.dense_bias_shift)] + [f"psum{k}" for k in range(n_slices)])
+            lines.append(f"  wire signed [{a - 1}:0] acc = {total};")
+            lines += _requant_lines("acc", a, self.dense_shift, lb, s.latent_rounding, "y", "o")
+            lines.append("endmodule\n")
+            self.files["econt_dense_neuron"] = (self.header("One dense (latent) neuron (16 instances in the encoder).")
+                                                + "\n".join(lines) + self.footer())
+            return
         # A procedural loop (not one 128-term continuous expression): simulators evaluate it
         # once per new input vector instead of rippling every input change through the adder
         # chain; synthesis builds the same adder tree either way.
@@ -483,6 +505,36 @@ endmodule
         lines += _requant_lines("acc", a, self.dense_shift, lb, s.latent_rounding, "y", "o")
         lines.append("endmodule\n")
         self.files["econt_dense_neuron"] = self.header("One dense (latent) neuron (16 instances in the encoder).") + "\n".join(lines) + self.footer()
+
+    def _emit_dense_slice(self, a: int) -> None:
+        """``DENSE_SLICE`` products of the dense layer summed to an ``a``-bit partial sum."""
+        s = self.s
+        ab, wb, pw = s.act_bits, s.weight_bits, self.dense_pw
+        lines = ["", f"""module econt_dense_slice (
+  input  wire [{DENSE_SLICE * ab - 1}:0] act,
+  input  wire [{DENSE_SLICE * wb - 1}:0] w,
+  output reg  signed [{a - 1}:0] psum
+);""", f"  // {DENSE_SLICE} products of a dense neuron, summed modulo 2**{a} (the neuron's accumulator width)."]
+        if self.dense_pshift:
+            lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
+        lines.append(f"  reg signed [{pw - 1}:0] prod;")
+        if self.dense_pshift:
+            lines.append("  /* verilator lint_on UNUSEDSIGNAL */")
+            lines.append(f"  reg signed [{pw - self.dense_pshift - 1}:0] prodq;  // floor(prod / 2**{self.dense_pshift})")
+        lines.append("  integer j;")
+        lines.append("  always @* begin")
+        lines.append(f"    psum = {a}'sd0;")
+        lines.append(f"    prod = {pw}'sd0;")
+        if self.dense_pshift:
+            lines.append(f"    prodq = {pw - self.dense_pshift}'sd0;")
+        lines.append(f"    for (j = 0; j < {DENSE_SLICE}; j = j + 1) begin")
+        lines += self._mac(f"act[j*{ab} +: {ab}]", f"$signed(w[j*{wb} +: {wb}])", pw, self.dense_pshift, "psum", a,
+                           "      ")
+        lines.append("    end")
+        lines.append("  end")
+        lines.append("endmodule\n")
+        self.files["econt_dense_slice"] = (self.header(f"{DENSE_SLICE} products of a dense neuron (one module, "
+                                                       "instantiated in every neuron).") + "\n".join(lines) + self.footer())
 
     # ------------------------------------------------------------------ top
     def _param_slice(self, p: int) -> str:
@@ -669,7 +721,8 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
     for old in out.glob("*.v"):
         old.unlink()
     order = ["econt_vote", "econt_pipe_reg"] + (["econt_cfg_regs"] if not gen.hw else []) + \
-        ["econt_normalise", "econt_conv_filter", "econt_dense_neuron", TOP]
+        ["econt_normalise", "econt_conv_filter"] + (["econt_dense_slice"] if "econt_dense_slice" in gen.files else []) + \
+        ["econt_dense_neuron", TOP]
     files = []
     digest = hashlib.sha256()
     for name in order:
