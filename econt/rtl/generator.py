@@ -513,8 +513,9 @@ endmodule
         lines = ["", f"""module econt_dense_slice (
   input  wire [{DENSE_SLICE * ab - 1}:0] act,
   input  wire [{DENSE_SLICE * wb - 1}:0] w,
-  output reg  signed [{a - 1}:0] psum
-);""", f"  // {DENSE_SLICE} products of a dense neuron, summed modulo 2**{a} (the neuron's accumulator width)."]
+  output reg  [{a - 1}:0] psum
+);""", f"  // {DENSE_SLICE} products of a dense neuron, summed modulo 2**{a} (the neuron's accumulator width;",
+                 "  // two's complement bits, unsigned port: Debian OpenSTA 2.0.17 cannot read signed ports)."]
         if self.dense_pshift:
             lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
         lines.append(f"  reg signed [{pw - 1}:0] prod;")
