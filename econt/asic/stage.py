@@ -118,7 +118,6 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, g
     seq = sequential_cells(res.liberty)
     hs = hierarchy_stats(res.stat_json, seq, design.top)
     meas = res.scenarios["measured"]
-    vect = res.scenarios["vectorless"]
     rate_hz = pdk.inference_rate_mhz * 1e6
     crit = pdk.clock_period_ns - meas["setup_slack_ns"]
 
@@ -179,15 +178,14 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, g
                      for name, g in gate.items()},
         # OpenSTA 2.0.17's own estimate (input-port activities propagated probabilistically); kept as a
         # diagnostic: its propagation through the XOR-rich adder trees is not physical on sky130
-        "power_opensta_propagated_mw": {"measured_inputs": opensta(meas), "vectorless": opensta(vect)},
+        "power_opensta_propagated_mw": {"measured_inputs": opensta(meas)},
         "config_bits": int(design.manifest.get("config_bits", 0)),
         "activity": {**{k: (str(v) if isinstance(v, Path) else v) for k, v in act_info.items()},
                      "note": "every net's transitions are counted in the gate-level simulation of real events; "
                              "zero delay, so glitches are not counted"},
         "reports": {"netlist": str(res.netlist), "synthesis_log": str(res.synth_log),
                     "timing": str(Path(meas["reports_dir"]) / "timing.rpt"),
-                    "power_measured": str(Path(meas["reports_dir"]) / "power.rpt"),
-                    "power_vectorless": str(Path(vect["reports_dir"]) / "power.rpt")},
+                    "power_opensta": str(Path(meas["reports_dir"]) / "power.rpt")},
         "caveats": ["pre-layout: no wire parasitics" + ("" if res.flow_path == "stock" else ", ideal clock (no clock tree)"),
                     "typical corner only",
                     "power: zero-delay activity (no glitch power); internal energies read at one nominal slew "
@@ -220,10 +218,9 @@ def run_one(design_spec: DesignSpec, pdk_name: str, act_info: dict, tools: dict,
     design = _load_design(design_spec.path)
     pdk = load_pdk_config(pdk_name)
     lib = resolve_library(pdk)
-    scenarios = [
-        PowerScenario("measured", "measured", 0.0, Path(act_info["activity_file"])),
-        PowerScenario("vectorless", "vectorless", pdk.activity.vectorless_toggle_rate),
-    ]
+    # one OpenSTA node: timing, plus OpenSTA's own power from the measured input activities as a
+    # diagnostic (the reported power is the gate-level calculation, for both activity scenarios)
+    scenarios = [PowerScenario("measured", "measured", 0.0, Path(act_info["activity_file"]))]
     req = FlowRequest(design_name=f"{design_spec.label}_{pdk.name}", top=design.top, verilog=list(design.files),
                       library=lib, scenarios=scenarios)
     runner = run_stock if tools["flow_path"] == "stock" else run_fallback
