@@ -74,6 +74,10 @@ def _check_outputs(tmp: Path, loss: str, summary: dict, regions: bool) -> None:
         for region in summary["regions"]:
             row = summary["per_region"][loss][region]
             assert np.isfinite(row["mean_emd_own"]) and np.isfinite(row["mean_emd_global"])
+            # a region's weights are never worse than the global ones on its validation samples
+            assert row["kept_global_weights"] == (not row["val_mean_emd_finetuned"] < row["val_mean_emd_global"])
+            if row["kept_global_weights"]:
+                assert row["mean_emd_own"] == pytest.approx(row["mean_emd_global"])
             folders.append(build / "train" / loss / "regions" / region)
             exports.append(region)
     for folder in folders:

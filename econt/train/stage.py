@@ -491,6 +491,14 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
                                          init_weights=global_ae.get_weights(), fine_tune=True,
                                          desc=f"{loss_name}/{region}")
                 timings[f"finetune_{loss_name}_{region}_s"] = time.perf_counter() - t0
+                # the starting point is a candidate too: a region keeps the global weights when its
+                # fine-tune does not lower the exact EMD on the region's validation samples
+                val_own, _, _ = _eval(ae_r, va, workers)
+                val_glob, _, _ = _eval(global_ae, va, workers)
+                kept_global = not val_own["mean"] < val_glob["mean"]
+                if kept_global:
+                    ae_r.set_weights(global_ae.get_weights())
+                    _save_ae(ae_r, enc_cfg, out)
                 own, _, _ = _eval(ae_r, te, workers)
                 glob, _, _ = _eval(global_ae, te, workers)
                 mm, ns = bit_exact_check(ae_r.get_layer("encoder"), enc_cfg, [te.charges],
@@ -502,8 +510,10 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
                                 "median_emd_own": own["median"], "median_emd_global": glob["median"],
                                 "own_over_global": own["mean"] / glob["mean"] if glob["mean"] else float("nan"),
                                 "n_train": len(tr), "n_test": len(te), "epochs_run": fit_r.epochs_run,
-                                "bit_exact_mismatches": mm}
-                _log(f"{loss_name}/{region}: EMD own {own['mean']:.4f} vs global {glob['mean']:.4f}")
+                                "val_mean_emd_finetuned": val_own["mean"], "val_mean_emd_global": val_glob["mean"],
+                                "kept_global_weights": kept_global, "bit_exact_mismatches": mm}
+                _log(f"{loss_name}/{region}: EMD own {own['mean']:.4f} vs global {glob['mean']:.4f}"
+                     + (" (fine-tune did not improve validation EMD: global weights kept)" if kept_global else ""))
             per_region[loss_name] = rows
         summary["per_region"] = per_region
         _plot_regions(per_region, rep / "per_region_emd.png")
