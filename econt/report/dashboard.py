@@ -173,8 +173,8 @@ def _asic_tmr_and_target(s: Summaries, entries: list[tuple[str, str]]) -> str:
         out += ("<table><tr><th>TMR overhead (tmr=config vs none)</th><th>area ×</th><th>power ×</th><th>flops ×</th>"
                 "</tr>" + "".join(rows) + "</table>")
     if get_path(s.docs.get("asic", {}), "target_65nm_energy.target_nj") is not None:
-        out += ("<table><tr><th>65 nm-style ESTIMATE energy / inference (nJ)</th><th>target (published chip)</th>"
-                "<th>met</th></tr><tr><th>" + html.escape(str(get_path(s.docs["asic"], "target_65nm_energy.design")))
+        out += ("<table><tr><th>design</th><th>65 nm-style ESTIMATE energy / inference (nJ)</th>"
+                "<th>target: published chip (nJ)</th><th>met</th></tr><tr><th>" + html.escape(str(get_path(s.docs["asic"], "target_65nm_energy.design")))
                 + "</th>" + "".join(s.cell("asic", f"target_65nm_energy.{k}") for k in
                                     ("energy_per_inference_nj", "target_nj", "met")) + "</tr></table>")
     return out
