@@ -242,49 +242,67 @@ class BitActivity:
     high_time: float
 
 
+@dataclass
+class VcdHeader:
+    timescale_ns: float
+    variables: list[tuple[str, str, str, int, int]]  # (id code, scope path, name, width, lsb index)
+
+
+def read_vcd_header(fh, source: Path) -> VcdHeader:
+    """Read a VCD's definitions from ``fh`` up to ``$enddefinitions`` (the value changes follow)."""
+    scope: list[str] = []
+    ts_ns = None
+    variables = []
+    for line in fh:
+        s = line.strip()
+        if s.startswith("$timescale"):
+            text = s
+            while "$end" not in text:
+                text += " " + next(fh).strip()
+            m = re.search(r"(\d+)\s*(s|ms|us|ns|ps|fs)", text)
+            ts_ns = int(m.group(1)) * {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}[m.group(2)]
+        elif s.startswith("$scope"):
+            scope.append(s.split()[2])
+        elif s.startswith("$upscope"):
+            scope.pop()
+        elif s.startswith("$var"):
+            parts = s.split()
+            lsb = 0
+            if len(parts) > 5 and parts[5].startswith("["):
+                r = parts[5].strip("[]").split(":")
+                lsb = min(int(r[0]), int(r[-1]))
+            variables.append((parts[3], ".".join(scope), parts[4], int(parts[2]), lsb))
+        elif s.startswith("$enddefinitions"):
+            if ts_ns is None:
+                raise DataError(f"{source}: no $timescale in the VCD header")
+            return VcdHeader(ts_ns, variables)
+    raise DataError(f"{source}: no $enddefinitions; the VCD is truncated")
+
+
 def toggle_rates(vcd: Path, clock_period_ns: float, timescale_ns: float | None = None) -> dict:
     """Per-bit toggle rates (toggles per clock cycle) and duty cycles from a VCD.
 
     Returns ``{"window_cycles": n, "signals": {scope_path: {name: {"width": w, "rate": [..], "duty": [..]}}}}``
     where bit i of a vector is index i (LSB = 0). The window spans the dump start to the last timestamp.
     """
-    vars_by_id: dict[str, list[tuple[str, str, int]]] = {}
-    scope: list[str] = []
-    ts_ns = timescale_ns
     with open(vcd) as fh:
-        header = True
+        header = read_vcd_header(fh, vcd)
+        ts_ns = timescale_ns or header.timescale_ns
+        vars_by_id: dict[str, list[tuple[str, str, int]]] = {}
+        for code, path, name, width, _ in header.variables:
+            vars_by_id.setdefault(code, []).append((path, name, width))
         state: dict[str, np.ndarray] = {}
         toggles: dict[str, np.ndarray] = {}
         high: dict[str, np.ndarray] = {}
+        for code, lst in vars_by_id.items():
+            w = lst[0][2]
+            state[code] = np.zeros(w, dtype=np.int8)
+            toggles[code] = np.zeros(w, dtype=np.int64)
+            high[code] = np.zeros(w, dtype=np.float64)
         last_t = None
         t0 = None
         t = 0
         for line in fh:
-            if header:
-                s = line.strip()
-                if s.startswith("$timescale"):
-                    text = s
-                    while "$end" not in text:
-                        text += " " + next(fh).strip()
-                    m = re.search(r"(\d+)\s*(s|ms|us|ns|ps|fs)", text)
-                    mult = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}[m.group(2)]
-                    ts_ns = ts_ns or int(m.group(1)) * mult
-                elif s.startswith("$scope"):
-                    scope.append(s.split()[2])
-                elif s.startswith("$upscope"):
-                    scope.pop()
-                elif s.startswith("$var"):
-                    parts = s.split()
-                    width, code, name = int(parts[2]), parts[3], parts[4]
-                    vars_by_id.setdefault(code, []).append((".".join(scope), name, width))
-                elif s.startswith("$enddefinitions"):
-                    header = False
-                    for code, lst in vars_by_id.items():
-                        w = lst[0][2]
-                        state[code] = np.zeros(w, dtype=np.int8)
-                        toggles[code] = np.zeros(w, dtype=np.int64)
-                        high[code] = np.zeros(w, dtype=np.float64)
-                continue
             if not line.strip():
                 continue
             c = line[0]

@@ -29,6 +29,7 @@ from typing import Iterable
 
 import numpy as np
 
+from econt.asic.activity import read_vcd_header
 from econt.asic.liberty_model import CellModel, LibraryModel, compile_function, evaluate
 from econt.errors import ToolError
 
@@ -202,46 +203,19 @@ def sample_vcd(vcd: Path, scopes: dict[str, set[str] | None], clock_period_ns: f
     """
     want = dict(scopes)
     ids: dict[str, list[tuple[str, str, int, int]]] = defaultdict(list)
-    scope: list[str] = []
-    ts_ns = None
     cur: dict[str, int] = {}
     samples: dict[str, list[int]] = defaultdict(list)
     t0 = None
     next_sample = None
-    period = None
     n_samples = 0
     with open(vcd) as fh:
-        header = True
+        header = read_vcd_header(fh, vcd)
+        for code, path, name, width, lsb in header.variables:
+            if path in want and (want[path] is None or name in want[path]):
+                ids[code].append((path, name, width, lsb))
+                cur[code] = 0
+        period = clock_period_ns / header.timescale_ns
         for line in fh:
-            if header:
-                s = line.strip()
-                if s.startswith("$timescale"):
-                    text = s
-                    while "$end" not in text:
-                        text += " " + next(fh).strip()
-                    m = re.search(r"(\d+)\s*(s|ms|us|ns|ps|fs)", text)
-                    ts_ns = int(m.group(1)) * {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3, "fs": 1e-6}[m.group(2)]
-                elif s.startswith("$scope"):
-                    scope.append(s.split()[2])
-                elif s.startswith("$upscope"):
-                    scope.pop()
-                elif s.startswith("$var"):
-                    parts = s.split()
-                    width, code, name = int(parts[2]), parts[3], parts[4]
-                    path = ".".join(scope)
-                    if path in want and (want[path] is None or name in want[path]):
-                        lsb = 0
-                        if len(parts) > 5 and parts[5].startswith("["):
-                            r = parts[5].strip("[]").split(":")
-                            lsb = min(int(r[0]), int(r[-1]))
-                        ids[code].append((path, name, width, lsb))
-                        cur[code] = 0
-                elif s.startswith("$enddefinitions"):
-                    header = False
-                    if ts_ns is None:
-                        raise ToolError(f"{vcd}: no $timescale")
-                    period = clock_period_ns / ts_ns
-                continue
             c = line[:1]
             if c == "#":
                 t = int(line[1:])
@@ -566,12 +540,12 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         V = np.zeros((n_nets, S), dtype=bool)
         V[comp.net_index[CONST1]] = True
 
-        def load_port(path: str, bits: list[str], port: str) -> np.ndarray | None:
+        def rtl_port(path: str, port: str) -> np.ndarray:
             rec = samples.get(path, {}).get(port)
             if rec is None:
-                return None
-            lsb, arr = rec
-            return arr
+                raise ToolError(f"gate power: no RTL samples for port {port} of {path} in {vcd}; the activity "
+                                "dump must hold every signal of the design ($dumpvars(0, dut))")
+            return rec[1]
 
         # sources: module inputs (from the instance's own samples), child instance outputs
         for j, path in enumerate(paths):
@@ -579,9 +553,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
             for port, (direction, bits) in mod.ports.items():
                 if direction != "input":
                     continue
-                arr = load_port(path, bits, port)
-                if arr is None:
-                    raise ToolError(f"gate power: no RTL samples for input {port} of {path} in {vcd}")
+                arr = rtl_port(path, port)
                 for b, key in enumerate(bits):
                     V[comp.net_index[key], sl] = arr[b]
             for inst in mod.instances:
@@ -590,9 +562,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
                 for port, bits in inst.ports.items():
                     if cmod.ports.get(port, ("",))[0] != "output":
                         continue
-                    arr = load_port(cpath, bits, port)
-                    if arr is None:
-                        raise ToolError(f"gate power: no RTL samples for output {port} of {cpath} in {vcd}")
+                    arr = rtl_port(cpath, port)
                     for b, key in enumerate(bits):
                         if key not in (CONST0, CONST1):
                             V[comp.net_index[key], sl] = arr[b]
@@ -619,9 +589,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
             for port, (direction, bits) in mod.ports.items():
                 if direction != "output":
                     continue
-                arr = load_port(path, bits, port)
-                if arr is None:
-                    continue
+                arr = rtl_port(path, port)
                 got = V[[comp.net_index[b] for b in bits], sl]
                 bad = int(np.count_nonzero(got[:, 1:] != arr[:, 1:]))
                 mismatched += bad

@@ -154,29 +154,22 @@ def compile_function(expr: str) -> tuple[Callable[[dict], np.ndarray], list[str]
             out = f"(~{out})"
         return out
 
-    def p_xor() -> str:
-        nonlocal i
-        e = primary()
-        while i < len(toks) and toks[i] == "^":
-            i += 1
-            e = f"({e} ^ {primary()})"
-        return e
+    # binary operators by rising precedence: OR, AND, XOR (inversion binds in primary())
+    levels = [(("|", "+"), "|"), (("&", "*"), "&"), (("^",), "^")]
 
-    def p_and() -> str:
+    def binary(level: int) -> str:
         nonlocal i
-        e = p_xor()
-        while i < len(toks) and toks[i] in ("&", "*"):
+        if level == len(levels):
+            return primary()
+        tokens, op = levels[level]
+        e = binary(level + 1)
+        while i < len(toks) and toks[i] in tokens:
             i += 1
-            e = f"({e} & {p_xor()})"
+            e = f"({e} {op} {binary(level + 1)})"
         return e
 
     def p_or() -> str:
-        nonlocal i
-        e = p_and()
-        while i < len(toks) and toks[i] in ("|", "+"):
-            i += 1
-            e = f"({e} | {p_and()})"
-        return e
+        return binary(0)
 
     code = p_or()
     if i != len(toks):

@@ -190,6 +190,16 @@ class _Gen:
             out.append(f"{indent}{acc} = {acc} + {self._term('prod', pw, acc_bits)};")
         return out
 
+    @staticmethod
+    def _prod_decls(pw: int, pshift: int) -> list[str]:
+        """The product register (and, for chip arithmetic, its truncated copy) of a MAC block."""
+        if not pshift:
+            return [f"  reg signed [{pw - 1}:0] prod;"]
+        return ["  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design",
+                f"  reg signed [{pw - 1}:0] prod;",
+                "  /* verilator lint_on UNUSEDSIGNAL */",
+                f"  reg signed [{pw - pshift - 1}:0] prodq;  // floor(prod / 2**{pshift})"]
+
     def _bias_term(self, acc_bits: int, shift: int) -> str:
         """Bias aligned to the product precision and sign-extended to the accumulator."""
         wb = self.s.weight_bits
@@ -407,13 +417,7 @@ endmodule
         lines.append(f"  wire signed [{wb - 1}:0] bias = {bsrc};")
         pw = self.conv_pw
         lines.append("  // Accumulators in one procedural block: evaluated once per new image in simulation.")
-        if self.conv_pshift:
-            lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
-        lines.append(f"  reg signed [{pw - 1}:0] prod;")
-        if self.conv_pshift:
-            lines.append("  /* verilator lint_on UNUSEDSIGNAL */")
-        if self.conv_pshift:
-            lines.append(f"  reg signed [{pw - self.conv_pshift - 1}:0] prodq;  // floor(prod / 2**{self.conv_pshift})")
+        lines += self._prod_decls(pw, self.conv_pshift)
         for p in range(co * co):
             lines.append(f"  reg signed [{a - 1}:0] acc{p};")
         lines.append("  always @* begin")
@@ -484,13 +488,7 @@ endmodule
         # chain; synthesis builds the same adder tree either way.
         pw = self.dense_pw
         lines.append(f"  reg signed [{a - 1}:0] acc;")
-        if self.dense_pshift:
-            lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
-        lines.append(f"  reg signed [{pw - 1}:0] prod;")
-        if self.dense_pshift:
-            lines.append("  /* verilator lint_on UNUSEDSIGNAL */")
-        if self.dense_pshift:
-            lines.append(f"  reg signed [{pw - self.dense_pshift - 1}:0] prodq;  // floor(prod / 2**{self.dense_pshift})")
+        lines += self._prod_decls(pw, self.dense_pshift)
         lines.append("  integer j;")
         lines.append("  always @* begin")
         lines.append(f"    acc = {self._bias_term(a, self.dense_bias_shift)};")
@@ -516,12 +514,7 @@ endmodule
   output reg  [{a - 1}:0] psum
 );""", f"  // {DENSE_SLICE} products of a dense neuron, summed modulo 2**{a} (the neuron's accumulator width;",
                  "  // two's complement bits, unsigned port: Debian OpenSTA 2.0.17 cannot read signed ports)."]
-        if self.dense_pshift:
-            lines.append("  /* verilator lint_off UNUSEDSIGNAL */  // waiver: chip arithmetic drops the product's low bits by design")
-        lines.append(f"  reg signed [{pw - 1}:0] prod;")
-        if self.dense_pshift:
-            lines.append("  /* verilator lint_on UNUSEDSIGNAL */")
-            lines.append(f"  reg signed [{pw - self.dense_pshift - 1}:0] prodq;  // floor(prod / 2**{self.dense_pshift})")
+        lines += self._prod_decls(pw, self.dense_pshift)
         lines.append("  integer j;")
         lines.append("  always @* begin")
         lines.append(f"    psum = {a}'sd0;")
