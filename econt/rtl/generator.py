@@ -489,20 +489,22 @@ endmodule
         pw = self.dense_pw
         lines.append(f"  reg signed [{a - 1}:0] acc;")
         lines += self._prod_decls(pw, self.dense_pshift)
-        lines.append("  integer j;")
-        lines.append("  always @* begin")
-        lines.append(f"    acc = {self._bias_term(a, self.dense_bias_shift)};")
-        lines.append(f"    prod = {pw}'sd0;")
+        lines += self._dense_mac_loop("acc", self._bias_term(a, self.dense_bias_shift), n, wsrc, a)
+        lines += _requant_lines("acc", a, self.dense_shift, lb, s.latent_rounding, "y", "o")
+        lines.append("endmodule\n")
+        self.files["econt_dense_neuron"] = self.header("One dense (latent) neuron (16 instances in the encoder).") + "\n".join(lines) + self.footer()
+
+    def _dense_mac_loop(self, acc: str, init: str, n: int, wsrc: str, a: int) -> list[str]:
+        """``acc = init + Σ_j act_j · w_j`` over ``n`` dense-layer products, in one procedural block."""
+        s, pw = self.s, self.dense_pw
+        ab, wb = s.act_bits, s.weight_bits
+        lines = ["  integer j;", "  always @* begin", f"    {acc} = {init};", f"    prod = {pw}'sd0;"]
         if self.dense_pshift:
             lines.append(f"    prodq = {pw - self.dense_pshift}'sd0;")
         lines.append(f"    for (j = 0; j < {n}; j = j + 1) begin")
         lines += self._mac(f"act[j*{ab} +: {ab}]", f"$signed({wsrc}[j*{wb} +: {wb}])", pw, self.dense_pshift,
-                           "acc", a, "      ")
-        lines.append("    end")
-        lines.append("  end")
-        lines += _requant_lines("acc", a, self.dense_shift, lb, s.latent_rounding, "y", "o")
-        lines.append("endmodule\n")
-        self.files["econt_dense_neuron"] = self.header("One dense (latent) neuron (16 instances in the encoder).") + "\n".join(lines) + self.footer()
+                           acc, a, "      ")
+        return lines + ["    end", "  end"]
 
     def _emit_dense_slice(self, a: int) -> None:
         """``DENSE_SLICE`` products of the dense layer summed to an ``a``-bit partial sum."""
@@ -515,17 +517,7 @@ endmodule
 );""", f"  // {DENSE_SLICE} products of a dense neuron, summed modulo 2**{a} (the neuron's accumulator width;",
                  "  // two's complement bits, unsigned port: Debian OpenSTA 2.0.17 cannot read signed ports)."]
         lines += self._prod_decls(pw, self.dense_pshift)
-        lines.append("  integer j;")
-        lines.append("  always @* begin")
-        lines.append(f"    psum = {a}'sd0;")
-        lines.append(f"    prod = {pw}'sd0;")
-        if self.dense_pshift:
-            lines.append(f"    prodq = {pw - self.dense_pshift}'sd0;")
-        lines.append(f"    for (j = 0; j < {DENSE_SLICE}; j = j + 1) begin")
-        lines += self._mac(f"act[j*{ab} +: {ab}]", f"$signed(w[j*{wb} +: {wb}])", pw, self.dense_pshift, "psum", a,
-                           "      ")
-        lines.append("    end")
-        lines.append("  end")
+        lines += self._dense_mac_loop("psum", f"{a}'sd0", DENSE_SLICE, "w", a)
         lines.append("endmodule\n")
         self.files["econt_dense_slice"] = (self.header(f"{DENSE_SLICE} products of a dense neuron (one module, "
                                                        "instantiated in every neuron).") + "\n".join(lines) + self.footer())
