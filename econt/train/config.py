@@ -42,6 +42,11 @@ class FitSection:
     #: for every loss alike: "loss" = the validation loss (for emd_cnn its pure EMD-CNN term),
     #: "exact_emd" = the mean exact EMD of the validation reconstructions (econt.train.refit).
     monitor: Literal["loss", "exact_emd"] = "loss"
+    #: what the decoder learns to reproduce: "charges" = the module's charge map normalised like
+    #: the input but at full precision (what the EMD is judged against); "input" = the network's
+    #: own input, truncated to the input precision as the chip does (cells below 2**-7 of the
+    #: sum's leading power of two read as 0).
+    target: Literal["charges", "input"] = "charges"
 
 
 @dataclass(frozen=True)

@@ -132,12 +132,12 @@ class FitResult:
 
 
 def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarray, x_val: np.ndarray, *,
-                    epochs: int, batch_size: int, learning_rate: float, patience: int, min_delta: float = 0.0,
+                    y_train: np.ndarray | None = None, y_val: np.ndarray | None = None, epochs: int, batch_size: int, learning_rate: float, patience: int, min_delta: float = 0.0,
                     lr_factor: float = 0.5, lr_patience: int = 3, seed: int = 0, out_dir: Path,
                     desc: str = "train", progress: bool = True, metrics: list | None = None,
                     monitor: str = "val_loss", extra_callbacks: list | None = None,
                     start_from_epoch: int = 0) -> FitResult:
-    """Train ``autoencoder`` in place to reproduce its (B, 48) input under ``loss``.
+    """Train ``autoencoder`` in place to map its (B, 48) input to ``y`` (default: the input) under ``loss``.
 
     The best weights (by ``monitor``) are restored at the end and also written as
     a checkpoint ``out_dir/checkpoint.weights.h5`` during training; the history goes
@@ -165,8 +165,13 @@ def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarra
     callbacks = list(extra_callbacks or []) + callbacks
     x_train = np.asarray(x_train, dtype=np.float32)
     x_val = np.asarray(x_val, dtype=np.float32)
+    y_train = x_train if y_train is None else np.asarray(y_train, dtype=np.float32)
+    y_val = x_val if y_val is None else np.asarray(y_val, dtype=np.float32)
+    if y_train.shape != x_train.shape or y_val.shape != x_val.shape:
+        raise StageError(f"train ({desc}): targets {y_train.shape}/{y_val.shape} do not match the inputs "
+                         f"{x_train.shape}/{x_val.shape}.")
     t0 = time.perf_counter()
-    hist = model.fit(x_train, x_train, validation_data=(x_val, x_val), epochs=epochs, batch_size=batch_size,
+    hist = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch_size,
                      shuffle=True, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - t0
     history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}

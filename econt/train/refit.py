@@ -40,23 +40,26 @@ def _predict(model: keras.Model, x: np.ndarray, batch_size: int = 4096) -> np.nd
     return np.clip(np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64), 0.0, None)
 
 
-def mean_exact_emd(model: keras.Model, x: np.ndarray, workers: int = 2) -> float:
-    """Mean exact EMD between ``x`` (B, 48) and the model's reconstruction (undefined pairs left out)."""
-    emd = emd_batch(np.asarray(x, dtype=np.float64), _predict(model, x), workers=workers)
+def mean_exact_emd(model: keras.Model, x: np.ndarray, workers: int = 2, target: np.ndarray | None = None) -> float:
+    """Mean exact EMD between ``target`` (default ``x``; (B, 48)) and the model's reconstruction of ``x``
+    (undefined pairs left out)."""
+    ref = x if target is None else target
+    emd = emd_batch(np.asarray(ref, dtype=np.float64), _predict(model, x), workers=workers)
     return float(np.nanmean(emd))
 
 
 class ExactEmdMonitor(keras.callbacks.Callback):
     """Adds ``val_exact_emd`` to the epoch logs (before the callbacks that read it)."""
 
-    def __init__(self, x_val: np.ndarray, workers: int = 2) -> None:
+    def __init__(self, x_val: np.ndarray, workers: int = 2, target: np.ndarray | None = None) -> None:
         super().__init__()
         self.x_val = np.asarray(x_val, dtype=np.float32)
+        self.target = self.x_val if target is None else np.asarray(target, dtype=np.float64)
         self.workers = workers
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
-            logs[EXACT_MONITOR] = mean_exact_emd(self.model, self.x_val, self.workers)
+            logs[EXACT_MONITOR] = mean_exact_emd(self.model, self.x_val, self.workers, target=self.target)
 
 
 def _log_sq_err(y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
@@ -114,19 +117,22 @@ class SurrogateRefit(keras.callbacks.Callback):
 
     ``surrogate`` is the frozen model the loss calls (``EmdCnnLoss.model``); ``model_path`` is
     where it was loaded from (for the trainable copy). ``x_train`` / ``x_val`` are the (B, 48)
-    network inputs (the EMD is scale-free, so the normalised inputs serve as the charges).
+    network inputs, ``y_train`` / ``y_val`` the maps the reconstructions are compared with
+    (default: the inputs; the EMD is scale-free, so normalised maps serve as the charges).
     Each refit's surrogate error on fresh validation reconstructions, before and after, is
     kept in :attr:`records`.
     """
 
     def __init__(self, surrogate: keras.Model, model_path: Any, x_train: np.ndarray, x_val: np.ndarray, *,
-                 start: int, every: int, n_pairs: int, n_anchor: int, epochs: int, learning_rate: float,
+                 y_train: np.ndarray | None = None, y_val: np.ndarray | None = None, start: int, every: int, n_pairs: int, n_anchor: int, epochs: int, learning_rate: float,
                  max_recon_pairs: int | None = None, batch_size: int = 512, n_val: int = 5000,
                  workers: int = 2, seed: int = 0, verbose: bool = True) -> None:
         super().__init__()
         self.surrogate, self.model_path = surrogate, model_path
         self.x_train = np.asarray(x_train, dtype=np.float32)
         self.x_val = np.asarray(x_val, dtype=np.float32)
+        self.y_train = self.x_train if y_train is None else np.asarray(y_train, dtype=np.float32)
+        self.y_val = self.x_val if y_val is None else np.asarray(y_val, dtype=np.float32)
         self.start, self.every = int(start), max(1, int(every))
         self.n_pairs, self.n_anchor, self.epochs = int(n_pairs), int(n_anchor), int(epochs)
         self.learning_rate, self.batch_size = float(learning_rate), int(batch_size)
@@ -147,7 +153,7 @@ class SurrogateRefit(keras.callbacks.Callback):
         n = len(self.x_train)
         i = self.rng.integers(0, n, self.n_anchor)
         j = (i + self.rng.integers(1, n, self.n_anchor)) % n
-        a, b = self.x_train[i].astype(np.float64), self.x_train[j].astype(np.float64)
+        a, b = self.y_train[i].astype(np.float64), self.y_train[j].astype(np.float64)
         return a, b, emd_batch(a, b, workers=self.workers)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -164,7 +170,7 @@ class SurrogateRefit(keras.callbacks.Callback):
             return
         t0 = time.perf_counter()
         idx = self.rng.choice(len(self.x_train), min(self.n_pairs, len(self.x_train)), replace=False)
-        a = self.x_train[idx].astype(np.float64)
+        a = self.y_train[idx].astype(np.float64)
         b = _predict(self.model, self.x_train[idx])
         y = emd_batch(a, b, workers=self.workers)
         self._buf_a.append(a), self._buf_b.append(b), self._buf_y.append(y)
@@ -173,7 +179,7 @@ class SurrogateRefit(keras.callbacks.Callback):
             for buf in (self._buf_a, self._buf_b, self._buf_y):
                 del buf[first]
         vidx = self.rng.choice(len(self.x_val), min(self.n_val, len(self.x_val)), replace=False)
-        va = self.x_val[vidx].astype(np.float64)
+        va = self.y_val[vidx].astype(np.float64)
         vb = _predict(self.model, self.x_val[vidx])
         vy = emd_batch(va, vb, workers=self.workers)
         before = surrogate_relative_error(self.surrogate, va, vb, vy)

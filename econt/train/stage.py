@@ -65,12 +65,17 @@ def _log(msg: str) -> None:
 @dataclass
 class Split:
     charges: np.ndarray      # (N, 48) input charges (CALQ units)
-    x: np.ndarray            # (N, 48) normalised network input / target
+    x: np.ndarray            # (N, 48) normalised network input, truncated as the chip does
+    frac: np.ndarray         # (N, 48) the same normalisation at full precision (the true map)
     region: np.ndarray       # (N,) str
     eta: np.ndarray          # (N,) float (nan when unknown)
 
     def subset(self, idx: np.ndarray) -> "Split":
-        return Split(self.charges[idx], self.x[idx], self.region[idx], self.eta[idx])
+        return Split(self.charges[idx], self.x[idx], self.frac[idx], self.region[idx], self.eta[idx])
+
+    def target(self, kind: str) -> np.ndarray:
+        """What the decoder is trained to reproduce (``fit.target``): the truncated input or the true map."""
+        return self.x if kind == "input" else self.frac
 
     def __len__(self) -> int:
         return len(self.x)
@@ -86,7 +91,8 @@ def make_split(ds: Any, enc_cfg: Any) -> Split:
 
     charges = np.asarray(ds.charges, dtype=np.float64)
     x, _scale = normalise_float(charges, input_bits_per_code(enc_cfg))
-    return Split(charges=charges, x=x, region=np.asarray(ds.meta["region"]).astype(str),
+    frac, _scale = normalise_float(charges, None)
+    return Split(charges=charges, x=x, frac=frac, region=np.asarray(ds.meta["region"]).astype(str),
                  eta=np.asarray(ds.meta["eta"], dtype=np.float64))
 
 
@@ -219,7 +225,8 @@ def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: boo
     exact = cfg.fit.monitor == "exact_emd"
     # the selection rule is the same for every loss: the exact-EMD monitor runs first so the
     # callbacks that read the logs (early stopping, checkpoint, LR plateau) see its value
-    callbacks: list = [ExactEmdMonitor(val.x, workers)] if exact else []
+    kind = cfg.fit.target
+    callbacks: list = [ExactEmdMonitor(val.x, workers, target=val.target(kind))] if exact else []
     if name != "emd_cnn":
         return make_loss(name), [], EXACT_MONITOR if exact else "val_loss", callbacks, 0
     mix_start = 0.0 if fine_tune else cfg.emd_cnn.mse_weight_start
@@ -239,7 +246,8 @@ def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: boo
     e = cfg.emd_cnn
     if e.refit_every > 0 and not fine_tune and hasattr(emd_fn, "model"):
         callbacks.append(SurrogateRefit(
-            emd_fn.model, emd_fn.model_path, train.x, val.x, start=e.refit_start, every=e.refit_every,
+            emd_fn.model, emd_fn.model_path, train.x, val.x, y_train=train.target(kind), y_val=val.target(kind),
+            start=e.refit_start, every=e.refit_every,
             n_pairs=e.refit_pairs, n_anchor=e.refit_anchor_pairs, epochs=e.refit_epochs,
             learning_rate=e.refit_learning_rate, max_recon_pairs=e.refit_max_pairs, workers=workers, seed=cfg.seed,
             verbose=cfg.progress))
@@ -257,7 +265,8 @@ def train_loss(name: str, cfg: TrainConfig, enc_cfg: Any, train: Split, val: Spl
     loss, metrics, monitor, callbacks, start = _loss_and_callbacks(name, cfg, emd_fn, fine_tune, train, val)
     sec = cfg.regions if fine_tune else cfg.fit
     result = fit_autoencoder(
-        ae, loss, train.x, val.x, epochs=sec.epochs, batch_size=cfg.fit.batch_size,
+        ae, loss, train.x, val.x, y_train=train.target(cfg.fit.target), y_val=val.target(cfg.fit.target),
+        epochs=sec.epochs, batch_size=cfg.fit.batch_size,
         learning_rate=sec.learning_rate, patience=sec.patience, min_delta=cfg.fit.min_delta,
         lr_factor=cfg.fit.lr_factor if not fine_tune else 1.0, lr_patience=cfg.fit.lr_patience,
         seed=cfg.seed, out_dir=out, desc=desc or name, progress=cfg.progress, metrics=metrics, monitor=monitor,
@@ -289,7 +298,7 @@ def _eval(ae: Any, split: Split, workers: int) -> tuple[dict, np.ndarray, np.nda
     decoded = _reconstruct(ae, split)
     emd = ev.emd_per_sample(split.charges, decoded, workers=workers)
     stats = ev.emd_stats(emd)
-    stats.update(ev.energy_response(split.x, decoded))
+    stats.update(ev.energy_response(split.frac, decoded))
     return stats, emd, decoded
 
 
@@ -415,7 +424,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
         models[loss_name] = ae
         stats, emd, decoded = _eval(ae, test, workers)
         test_emd[loss_name] = emd
-        test_resp[loss_name] = ev.response_ratio(test.x, decoded)
+        test_resp[loss_name] = ev.response_ratio(test.frac, decoded)
         entry: dict[str, Any] = {
             "mean_emd_test": stats["mean"], "median_emd_test": stats["median"],
             "emd_test_q16": stats["q16"], "emd_test_q84": stats["q84"], "n_test": stats["n"],
@@ -433,7 +442,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
             entry["mean_emd_real_chip_arithmetic"] = _eval_chip_arithmetic(ae, enc_cfg, real, workers)["mean"]
             rstats, remd, rdec = _eval(ae, real, workers)
             real_emd[loss_name] = remd
-            real_resp[loss_name] = ev.response_ratio(real.x, rdec)
+            real_resp[loss_name] = ev.response_ratio(real.frac, rdec)
             entry.update({"mean_emd_real": rstats["mean"], "median_emd_real": rstats["median"],
                           "emd_real_q16": rstats["q16"], "emd_real_q84": rstats["q84"], "n_real": rstats["n"],
                           "energy_response_real": rstats["response_mean"],
@@ -525,7 +534,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
         dep = deployed_folder(cfg)
         bstats, bemd, bdec = _deployed_baseline(dep, enc_cfg, real, workers)
         real_emd["deployed"] = bemd
-        real_resp["deployed"] = ev.response_ratio(real.x, bdec)
+        real_resp["deployed"] = ev.response_ratio(real.frac, bdec)
         summary["deployed"] = {"model": str(dep), "mean_emd_real": bstats["mean"], "median_emd_real": bstats["median"],
                                "emd_real_q16": bstats["q16"], "emd_real_q84": bstats["q84"],
                                "energy_response_real": bstats["response_mean"],
