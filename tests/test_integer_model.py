@@ -216,3 +216,50 @@ def test_chip_arithmetic_truncates_each_product(cfg) -> None:
     assert exact.stats["conv_acc_min"] == -201
     acc = accumulator_widths(cfg, "chip")
     assert (acc["conv_acc_bits"], acc["dense_acc_bits"]) == (13, 17)
+
+
+@pytest.mark.parametrize("arrangement", ["8x8", "4x4x3"])
+def test_chip_arithmetic_qkeras_encoder_is_bit_exact_with_the_chip_model(arrangement: str) -> None:
+    """The training-time model of the chip arithmetic (per-product floor in the forward pass)
+    computes exactly what ``IntegerEncoder(arithmetic="chip")`` computes, which is what the
+    ECON-T computes (test_chip_mode_reproduces_emulator_latents); the exact-sum model does not."""
+    from econt.model.qkeras_model import build_encoder, randomise_encoder_weights
+
+    chip_cfg = load_encoder_config("econt_chip_arithmetic", {"arrangement": arrangement})
+    assert chip_cfg.arithmetic == "chip"
+    model = build_encoder(chip_cfg)
+    randomise_encoder_weights(model, chip_cfg, seed=5)
+    res = check_bit_exact(model, chip_cfg, n=4_000, seed=2)
+    assert res["bit_exact_mismatches"] == 0, res["first_mismatch"]
+    assert res["exercised_conv_saturated"] > 0 and res["exercised_latent_saturated"] > 0
+    exact_sums = build_encoder(load_encoder_config("econt_default", {"arrangement": arrangement}))
+    exact_sums.set_weights(model.get_weights())
+    assert check_bit_exact(exact_sums, chip_cfg, n=1_000, seed=2)["bit_exact_mismatches"] > 0
+
+
+def test_chip_arithmetic_gradient_is_the_exact_sums() -> None:
+    """Straight-through: the truncation changes the layers' forward values, not their gradients."""
+    import tensorflow as tf
+
+    from econt.model.qkeras_model import build_encoder, randomise_encoder_weights
+
+    chip_cfg = load_encoder_config("econt_chip_arithmetic")
+    chip = build_encoder(chip_cfg)
+    randomise_encoder_weights(chip, chip_cfg, seed=8)
+    exact = build_encoder(load_encoder_config("econt_default"))
+    exact.set_weights(chip.get_weights())
+    rng = np.random.default_rng(1)
+    inputs = {"conv2d": tf.constant(rng.integers(0, 40, (64, 8, 8, 1)) / 128.0, dtype=tf.float32),
+              "encoded_vector": tf.constant(rng.integers(0, 60, (64, 128)) / 128.0, dtype=tf.float32)}
+    for name, x in inputs.items():
+        out, grads = [], []
+        for model in (chip, exact):
+            layer = model.get_layer(name)
+            with tf.GradientTape() as tape:
+                y = layer(x)
+                total = tf.reduce_sum(y * tf.range(1.0, 1.0 + y.shape[-1]))
+            out.append(y.numpy())
+            grads.append([g.numpy() for g in tape.gradient(total, layer.trainable_weights)])
+        assert np.all(out[0] <= out[1]) and np.any(out[0] < out[1]), name    # floor only lowers sums
+        for g_chip, g_exact in zip(*grads):
+            assert np.any(g_chip != 0) and np.array_equal(g_chip, g_exact), name

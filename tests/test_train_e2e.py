@@ -190,3 +190,17 @@ def test_stage_source_reads_the_data_stage_splits(tmp_path, monkeypatch):
     assert 480 <= len(train) + len(val) + len(test) + info["n_empty_dropped"] <= 520
     assert len(train) > len(val) > 0 and len(test) > 0
     np.testing.assert_allclose(train.x.sum(axis=1) > 0, True)
+
+
+def test_tiny_training_run_in_chip_arithmetic(tmp_path: Path) -> None:
+    """Training for the silicon's truncating sums: the trained encoder is bit-exact with the chip
+    integer model, and evaluating it through that model gives the training-time EMD."""
+    from dataclasses import replace
+
+    cfg = _cfg(tmp_path, "mse", None, real=False)
+    cfg = replace(cfg, model_overrides={**cfg.model_overrides, "arithmetic": "chip"})
+    summary = run_training(cfg)
+    _check_outputs(tmp_path, "mse", summary, regions=False)
+    assert summary["arithmetic"] == "chip"
+    entry = summary["losses"]["mse"]
+    assert entry["mean_emd_test_chip_arithmetic"] == pytest.approx(entry["mean_emd_test"], rel=1e-6)

@@ -64,7 +64,7 @@ def _hls(args: argparse.Namespace) -> int:
     if args.csim_samples:
         codes = stress_codes(args.csim_samples, cfg, seed=0)
         got = csim_latent_codes(h, cfg, codes)
-        ref = IntegerEncoder(extract_integer_weights(model, cfg)).encode_codes(codes)
+        ref = IntegerEncoder(extract_integer_weights(model, cfg), arithmetic=cfg.arithmetic).encode_codes(codes)
         info.update(csim_samples=len(codes), csim_mismatches=int((got != ref).sum()))
     print(json.dumps(info))
     return int(bool(info.get("csim_mismatches")))

@@ -64,6 +64,13 @@ class EncoderConfig:
     # Float decoder (off-detector): hidden activation and output activation.
     decoder_activation: Literal["relu", "linear"] = "relu"
     decoder_output_activation: Literal["sigmoid", "relu", "linear"] = "sigmoid"
+    # What the encoder's sums compute, in training and in the golden integer model:
+    # "qkeras": exact sums, rounding at the activation (the kit's RTL default);
+    # "chip": every product truncated (floor) to the activation precision before the sum, as the
+    # ECON-T silicon does (econt.model.integer). Training with "chip" (straight-through gradient)
+    # gives weights that keep their quality on the chip; QKeras-arithmetic weights lose it there
+    # (each latent is biased low by up to ~half an LSB per product).
+    arithmetic: Literal["qkeras", "chip"] = "qkeras"
 
     # ---- derived quantities -------------------------------------------------------
     @property

@@ -447,14 +447,14 @@ def qkeras_latent_codes(model: Any, cfg: EncoderConfig, codes: np.ndarray, batch
 
 def check_bit_exact(model: Any, cfg: EncoderConfig, n: int = 100_000, seed: int = 0,
                     chunk: int = 20_000) -> dict[str, Any]:
-    """Compare the integer model with QKeras ``model.predict`` on ``n`` stress samples.
+    """Compare the integer model (``cfg.arithmetic``) with QKeras ``model.predict`` on ``n`` stress samples.
 
     Returns ``bit_exact_mismatches`` (latent values that differ), ``bit_exact_samples``,
     mismatching sample count and the number of rounding ties / saturations exercised.
     """
     from tqdm import tqdm
 
-    enc = IntegerEncoder(extract_integer_weights(model, cfg))
+    enc = IntegerEncoder(extract_integer_weights(model, cfg), arithmetic=cfg.arithmetic)
     codes = stress_codes(n, cfg, seed)
     totals: dict[str, int] = {}
     mismatches = bad_samples = 0

@@ -54,10 +54,60 @@ def bias_quantizer(cfg: EncoderConfig):
     return quantized_bits(cfg.bias_bits, cfg.bias_integer, keep_negative=1, alpha=1)
 
 
+def _chip_layers(cfg: EncoderConfig) -> tuple[type, type]:
+    """QConv2D / QDense whose forward sums truncate every product as the ECON-T does.
+
+    Forward: ``Σ floor(x·w · 2**p) / 2**p + b`` with ``p`` the next activation's fractional bits
+    (conv ``conv_act_frac``, dense ``latent_frac``) — bit for bit ``IntegerEncoder(arithmetic="chip")``:
+    every value is a multiple of 2**-12 far below 2**24, so float32 is exact. Backward: the
+    gradient of the exact sum (straight-through), so training sees the truncation's bias in the
+    loss and learns to compensate it.
+    """
+    import tensorflow as tf
+    from qkeras import QConv2D, QDense
+
+    def chip_sum(exact, prods, axis: int, frac: int, bias):
+        scale = float(2 ** frac)
+        chip = tf.reduce_sum(tf.floor(prods * scale), axis=axis) / scale
+        if bias is not None:
+            chip = chip + bias
+        return exact + tf.stop_gradient(chip - exact)
+
+    class ChipQConv2D(QConv2D):
+        def call(self, inputs):
+            exact = super().call(inputs)
+            kernel = self.kernel_quantizer_internal(self.kernel)
+            kh, kw = self.kernel_size
+            sh, sw = self.strides
+            # (B, oh, ow, kh·kw·c) in the kernel's (kh, kw, c) order, TF 'same' padding
+            patches = tf.image.extract_patches(inputs, sizes=[1, kh, kw, 1], strides=[1, sh, sw, 1],
+                                               rates=[1, 1, 1, 1], padding="SAME")
+            prods = patches[..., :, None] * tf.reshape(kernel, (-1, self.filters))
+            bias = self.bias_quantizer_internal(self.bias) if self.use_bias else None
+            return chip_sum(exact, prods, -2, cfg.conv_act_frac, bias)
+
+    class ChipQDense(QDense):
+        def call(self, inputs):
+            exact = super().call(inputs)
+            kernel = self.kernel_quantizer_internal(self.kernel)
+            prods = inputs[:, :, None] * kernel[None]
+            bias = self.bias_quantizer_internal(self.bias) if self.use_bias else None
+            return chip_sum(exact, prods, 1, cfg.latent_frac, bias)
+
+    return ChipQConv2D, ChipQDense
+
+
 def build_encoder(cfg: EncoderConfig, name: str = "encoder"):
-    """QKeras encoder: input image (cfg.input_shape, normalised charges) → (N, latent_dim)."""
+    """QKeras encoder: input image (cfg.input_shape, normalised charges) → (N, latent_dim).
+
+    ``cfg.arithmetic == "chip"``: the convolution and dense sums truncate every product as the
+    ECON-T does (:func:`_chip_layers`); same layers, names and weights otherwise.
+    """
     keras = _tf()
     from qkeras import QActivation, QConv2D, QDense, quantized_relu
+
+    if cfg.arithmetic == "chip":
+        QConv2D, QDense = _chip_layers(cfg)  # noqa: N806  (layer classes)
 
     inputs = keras.Input(shape=cfg.input_shape, name="input_1")
     x = QActivation(input_quantizer(cfg), name="input_qa")(inputs)

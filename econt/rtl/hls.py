@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from econt.errors import ToolError
+from econt.errors import ConfigError, ToolError
 
 
 @contextlib.contextmanager
@@ -92,6 +92,10 @@ def export_hls_project(model: Any, cfg: Any, out_dir: str | Path, backend: str =
     """Convert the QKeras encoder to an hls4ml project in ``out_dir`` (written; returns the HLS model)."""
     if backend not in ("Vitis", "Catapult"):
         raise ToolError(f"HLS backend {backend!r}: use 'Vitis' or 'Catapult'.")
+    if getattr(cfg, "arithmetic", "qkeras") != "qkeras":
+        raise ConfigError(f"model config '{cfg.name}': arithmetic is {cfg.arithmetic!r}; hls4ml builds QKeras "
+                          "arithmetic (exact sums) only. Generate the chip's truncating arithmetic with the kit's "
+                          "RTL generator (configs/rtl/econt_chip.yaml) instead.")
     hls4ml = _hls4ml()
     conf = hls_config(model, cfg, backend)
     out = Path(out_dir)

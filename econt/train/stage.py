@@ -352,7 +352,7 @@ def bit_exact_check(encoder: Any, enc_cfg: Any, pools: list[np.ndarray | None], 
 
     res = check_bit_exact(encoder, enc_cfg, n=n_stress, seed=seed)
     mismatches, samples = int(res["bit_exact_mismatches"]), int(res["bit_exact_samples"])
-    int_model = IntegerEncoder(extract_integer_weights(encoder, enc_cfg))
+    int_model = IntegerEncoder(extract_integer_weights(encoder, enc_cfg), arithmetic=enc_cfg.arithmetic)
     for pool in pools:
         if pool is None or not len(pool):
             continue
@@ -402,6 +402,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
 
     summary: dict[str, Any] = {"config_path": str(config_path) if config_path else None, "seed": cfg.seed,
                                "model_config": str(cfg.model_config), "model_config_hash": enc_cfg.hash(),
+                               "arithmetic": enc_cfg.arithmetic,
                                "data": data_info, "real_vectors": real_info, "regions": regions,
                                "emd_cnn_model": str(emd_path) if emd_path else None, "losses": {}}
     test_emd: dict[str, np.ndarray] = {}
