@@ -38,7 +38,10 @@ def _fake_reports(root: Path) -> None:
     (root / "train" / "summary.json").write_text(json.dumps({
         "losses": {"mse": {"mean_emd_test": 1.234567, "median_emd_test": 1.01, "mean_emd_real": 1.5},
                    "emd_cnn": {"mean_emd_test": 0.8123, "median_emd_test": 0.7, "mean_emd_real": 1.1}},
-        "deployed_mean_emd_real": 1.3, "ratio_emd_cnn_over_mse_test": 0.658, "bit_exact_mismatches": 0}))
+        "deployed_mean_emd_real": 1.3, "ratio_emd_cnn_over_mse_test": 0.658, "bit_exact_mismatches": 0,
+        "chip_arithmetic_training": {"losses": {"emd_cnn": {
+            "mean_emd_test_exact_sums_trained": 1.195, "mean_emd_test_chip_trained": 0.52,
+            "mean_emd_real_exact_sums_trained": 1.386, "mean_emd_real_chip_trained": 0.55}}}}))
     (root / "asic" / "summary.json").write_text(json.dumps({"entries": {
         "default_tmr_config/sky130hd": {"cell_area_um2": 1234567.8, "die_area_mm2": 2.5, "fmax_mhz": 55.5,
                                         "power_mw": 12.25, "energy_per_inference_nj": 0.306, "n_flops": 13000}}}))
@@ -71,6 +74,7 @@ def test_dashboard_in_headless_chromium(tmp_path):
     assert 'data-images="2"' in body, body
     assert 'data-broken-images="0"' in body, body
     assert "Training loss per epoch" in dom
+    assert 'data-key="chip_arithmetic_training.losses.emd_cnn.mean_emd_test_chip_trained">0.520<' in dom
     # every headline cell shows exactly the value in its JSON file
     cells = re.findall(r'data-source="([^"]+)" data-key="([^"]+)">([^<]*)<', dom)
     assert len(cells) >= 25
@@ -88,6 +92,7 @@ def test_dashboard_marks_missing_stages(tmp_path):
     index = build_dashboard(tmp_path)
     text = index.read_text()
     assert "Training has not run yet" in text and "The ASIC flow has not run yet" in text
+    assert "Chip-arithmetic training has not run" in text
 
 
 def test_broken_image_is_detected(tmp_path):

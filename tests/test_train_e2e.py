@@ -204,3 +204,14 @@ def test_tiny_training_run_in_chip_arithmetic(tmp_path: Path) -> None:
     assert summary["arithmetic"] == "chip"
     entry = summary["losses"]["mse"]
     assert entry["mean_emd_test_chip_arithmetic"] == pytest.approx(entry["mean_emd_test"], rel=1e-6)
+    # the pipeline's side-by-side table: the same job trained for exact sums, run on the chip
+    from econt.train.stage import chip_arithmetic_comparison
+
+    exact_tmp = tmp_path / "exact_sums"
+    exact = run_training(_cfg(exact_tmp, "mse", None, real=False))
+    assert exact["arithmetic"] == "qkeras"
+    row = chip_arithmetic_comparison(exact, summary)["losses"]["mse"]
+    assert row["mean_emd_test_chip_trained"] == entry["mean_emd_test"]
+    assert row["mean_emd_test_exact_sums_trained"] == exact["losses"]["mse"]["mean_emd_test_chip_arithmetic"]
+    assert row["chip_trained_over_exact_sums_trained_test"] == pytest.approx(
+        entry["mean_emd_test"] / exact["losses"]["mse"]["mean_emd_test_chip_arithmetic"])

@@ -114,6 +114,13 @@ def run_stage(quick: bool = False, train_dir: str | Path | None = None, out_root
     t0 = time.perf_counter()
     summary: dict[str, Any] = {}
     exports = export_all(train_dir, out_root)
+    if train_dir is None and out_root is None:
+        # the weights trained for the ECON-T silicon's arithmetic (train stage, full runs): the ones
+        # to write to a real chip
+        chip_dir = work_dir("train_chip_arithmetic")
+        if find_model_folders(chip_dir):
+            chip = export_all(chip_dir, work_dir("export_chip_arithmetic"))
+            exports += [{**r, "name": f"{r['name']} (chip arithmetic)"} for r in chip]
     summary["exported_weight_sets"] = len(exports)
     summary["exports"] = [{k: r[k] for k in ("name", "region", "folder", "round_trip_ok")} for r in exports]
     for name in DEPLOYED_CONFIGS:

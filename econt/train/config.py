@@ -113,9 +113,11 @@ class TrainConfig:
     #: the saved model_config.yaml records the result.
     model_overrides: dict[str, Any] = field(default_factory=dict)
     losses: tuple[LossName, ...] = ("mse", "telescope", "emd_cnn")
-    #: where models go (None → build/train); the export stage reads them from there.
+    #: folder name of this job's outputs under build/ and reports/ when out_dir / reports_dir are null.
+    output_name: str = "train"
+    #: where models go (None → build/<output_name>); the export stage reads build/train from there.
     out_dir: Optional[Path] = None
-    #: None → reports/train.
+    #: None → reports/<output_name>.
     reports_dir: Optional[Path] = None
     data: DataSection = field(default_factory=DataSection)
     fit: FitSection = field(default_factory=FitSection)
@@ -126,6 +128,9 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self, source: str) -> None:
+        if not self.output_name or not self.output_name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"{source}: field 'output_name' = {self.output_name!r} must be a plain folder name "
+                              "(letters, digits, '_', '-'), e.g. train_chip_arithmetic.")
         if not self.losses:
             raise ConfigError(f"{source}: field 'losses' is empty; list at least one of mse, telescope, emd_cnn.")
         if len(set(self.losses)) != len(self.losses):

@@ -53,6 +53,8 @@ from econt.train import evaluate as ev
 
 DEFAULT_CONFIG = Path("configs/train/default.yaml")
 QUICK_CONFIG = Path("configs/train/quick.yaml")
+#: the same job for the ECON-T silicon's truncating arithmetic (run after the default job by the pipeline)
+CHIP_CONFIG = Path("configs/train/chip_arithmetic.yaml")
 
 
 def _log(msg: str) -> None:
@@ -377,8 +379,8 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     from econt.model.config import load_encoder_config
 
     t_start = time.perf_counter()
-    out_root = resolve(cfg.out_dir) if cfg.out_dir else work_dir("train")
-    rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir("train")
+    out_root = resolve(cfg.out_dir) if cfg.out_dir else work_dir(cfg.output_name)
+    rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir(cfg.output_name)
     for d in (out_root, rep):
         Path(d).mkdir(parents=True, exist_ok=True)
     write_resolved_config(out_root, cfg, seed=cfg.seed)
@@ -642,8 +644,36 @@ def load_train_config(path: str | Path | None = None, overrides: dict | None = N
     return load_config(TrainConfig, p, overrides)
 
 
+def chip_arithmetic_comparison(exact_sums: dict, chip_trained: dict) -> dict:
+    """Per loss: EMD on the ECON-T's truncating arithmetic of the exact-sum-trained weights vs the
+    chip-arithmetic-trained ones (both from their ``summary.json``)."""
+    rows: dict[str, Any] = {}
+    for loss, entry in chip_trained.get("losses", {}).items():
+        ref = exact_sums.get("losses", {}).get(loss, {})
+        row = {"mean_emd_test_chip_trained": entry.get("mean_emd_test"),
+               "mean_emd_real_chip_trained": entry.get("mean_emd_real"),
+               "mean_emd_test_exact_sums_trained": ref.get("mean_emd_test_chip_arithmetic"),
+               "mean_emd_real_exact_sums_trained": ref.get("mean_emd_real_chip_arithmetic")}
+        a, b = row["mean_emd_test_chip_trained"], row["mean_emd_test_exact_sums_trained"]
+        row["chip_trained_over_exact_sums_trained_test"] = a / b if a is not None and b else None
+        rows[loss] = row
+    return {"losses": rows, "bit_exact_mismatches": chip_trained.get("bit_exact_mismatches"),
+            "bit_exact_samples": chip_trained.get("bit_exact_samples"),
+            "train_wall_seconds": chip_trained.get("train_wall_seconds")}
+
+
 def run_stage(quick: bool = False, config: str | None = None) -> dict:
-    """Entry point of the ``make all`` orchestrator: the default (or quick) training job."""
+    """Entry point of the ``make all`` orchestrator: the default (or quick) training job, then
+    (full runs) the same job for the chip's arithmetic, compared in ``chip_arithmetic_training``."""
     path = Path(config) if config else repo_root() / (QUICK_CONFIG if quick else DEFAULT_CONFIG)
     cfg = load_train_config(path)
-    return run_training(cfg, config_path=path)
+    summary = run_training(cfg, config_path=path)
+    if quick or config:
+        return summary
+    chip_path = repo_root() / CHIP_CONFIG
+    chip = run_training(load_train_config(chip_path), config_path=chip_path)
+    comparison = chip_arithmetic_comparison(summary, chip)
+    rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir(cfg.output_name)
+    merge_json(Path(rep) / "summary.json", {"chip_arithmetic_training": comparison})
+    summary["chip_arithmetic_training"] = comparison
+    return summary
