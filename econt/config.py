@@ -132,9 +132,34 @@ def build_dataclass(cls: type[T], data: Mapping[str, Any], source: str = "<confi
     return obj
 
 
-def load_config(cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None) -> T:
-    """Read YAML ``path`` into dataclass ``cls``; ``overrides`` (dotted keys) win over the file."""
+def _deep_merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def read_yaml_extended(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """A config file with its optional ``extends: other.yaml`` (relative to the file) resolved:
+    the file's fields are deep-merged over the base's."""
+    path = Path(path)
     data = read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    base_path = (path.parent / str(base)).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ConfigError(f"{path}: field 'extends' = {base!r} makes a cycle of config files; remove it.")
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: field 'extends' = {base!r}: {base_path} does not exist; give a config file "
+                          "path relative to this file.")
+    return _deep_merge(read_yaml_extended(base_path, _seen + (path.resolve(),)), data)
+
+
+def load_config(cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None) -> T:
+    """Read YAML ``path`` (and the file it ``extends``) into dataclass ``cls``; ``overrides``
+    (dotted keys) win over the file."""
+    data = read_yaml_extended(path)
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")

@@ -80,3 +80,37 @@ def test_training_config_rejects_an_unknown_target() -> None:
 
     with pytest.raises(ConfigError, match="target"):
         build_dataclass(TrainConfig, {"fit": {"target": "raw"}}, source="test.yaml")
+
+
+def test_chip_arithmetic_configs_extend_the_defaults() -> None:
+    from econt.model.config import load_encoder_config
+    from econt.train.stage import CHIP_CONFIG, DEFAULT_CONFIG, load_train_config
+
+    chip, default = load_train_config(CHIP_CONFIG), load_train_config(DEFAULT_CONFIG)
+    assert chip.output_name == "train_chip_arithmetic" and default.output_name == "train"
+    assert chip.fit == default.fit and chip.losses == default.losses and chip.data == default.data
+    from econt.train.config import resolve
+
+    m_chip = load_encoder_config(resolve(chip.model_config))
+    m_default = load_encoder_config(resolve(default.model_config))
+    assert m_chip.arithmetic == "chip" and m_default.arithmetic == "qkeras"
+    assert {k: v for k, v in vars(m_chip).items() if k not in ("arithmetic", "name")} == \
+        {k: v for k, v in vars(m_default).items() if k not in ("arithmetic", "name")}
+
+
+def test_config_extends_errors_name_the_file(tmp_path: Path) -> None:
+    from econt.config import load_config
+    from econt.errors import ConfigError
+    from econt.train.config import TrainConfig
+
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: b.yaml\nseed: 3\n")
+    b.write_text("extends: a.yaml\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(TrainConfig, a)
+    b.write_text("extends: missing.yaml\n")
+    with pytest.raises(ConfigError, match="missing.yaml"):
+        load_config(TrainConfig, a)
+    b.write_text("seed: 9\nfit: {epochs: 7, patience: 2}\n")
+    cfg = load_config(TrainConfig, a, {"fit.patience": 4})
+    assert (cfg.seed, cfg.fit.epochs, cfg.fit.patience) == (3, 7, 4)
