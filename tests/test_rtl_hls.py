@@ -34,3 +34,13 @@ def test_hls_csim_bit_exact(tmp_path, model_and_cfg, backend, full):
     assert got.shape == ref.shape
     assert int((got != ref).sum()) == 0
     assert ref.max() == (1 << cfg.latent_bits) - 1 and np.any(ref == 0)   # saturation and ReLU exercised
+
+
+def test_hls_refuses_the_chip_arithmetic(tmp_path):
+    """hls4ml builds exact sums only: a chip-arithmetic model is an error that names the way out."""
+    from econt.errors import ConfigError
+
+    cfg = load_encoder_config("econt_chip_arithmetic")
+    with pytest.raises(ConfigError, match="econt_chip.yaml"):
+        export_hls_project(build_encoder(cfg), cfg, tmp_path / "chip", "Vitis")
+    assert not (tmp_path / "chip").exists()
