@@ -81,3 +81,28 @@ def test_tmr_designs_match_golden(tmp_path, ecfg, tmr):
     w = trained_like_weights(ecfg, 9)
     res = simulate(d, [w], [StreamChunk(0, extreme_calq(48, seed=5))], tmp_path / "sim")
     assert res.mismatches == 0
+
+
+def test_verification_uses_the_trained_exports_of_the_designs_arithmetic(tmp_path, monkeypatch):
+    """Trained weights are verified on the RTL although their config differs from the design's in
+    fields that do not reach the hardware (decoder, name); a chip design takes the weights trained
+    for the chip's arithmetic first."""
+    from econt.export import save_weights_json
+    from econt.model.config import load_encoder_config
+    from econt.model.integer import random_integer_weights
+    from econt.verify.weights import verification_weight_sets
+
+    monkeypatch.setenv("ECONT_BUILD", str(tmp_path))
+    design_cfg = load_encoder_config("econt_default")
+    exact = load_encoder_config("econt_default", {"decoder_output_activation": "relu"})
+    chip = load_encoder_config("econt_chip_arithmetic", {"decoder_output_activation": "relu"})
+    other = load_encoder_config("econt_default", {"conv_filters": 4})
+    save_weights_json(random_integer_weights(exact, 1, region="global"), tmp_path / "export/mse/global/weights.json")
+    save_weights_json(random_integer_weights(other, 2, region="global"), tmp_path / "export/aaa/global/weights.json")
+    save_weights_json(random_integer_weights(chip, 3, region="global"),
+                      tmp_path / "export_chip_arithmetic/emd_cnn/global/weights.json")
+    names = [n for n, _ in verification_weight_sets(design_cfg, max_trained=1, include_deployed=False)]
+    assert names == ["trained:mse/global", "random_full_range", "random_trained_like"]
+    names = [n for n, _ in verification_weight_sets(design_cfg, max_trained=2, include_deployed=False,
+                                                    arithmetic="chip")]
+    assert names[:2] == ["trained_chip_arithmetic:emd_cnn/global", "trained:mse/global"]

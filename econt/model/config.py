@@ -112,6 +112,13 @@ class EncoderConfig:
     def latent_frac(self) -> int:
         return self.latent_bits - self.latent_integer
 
+    def encoder_fields(self) -> dict:
+        """The fields that fix the encoder's hardware and weight formats (not its name, the
+        off-detector decoder or the arithmetic the weights were trained for): weight sets of two
+        configs with equal ``encoder_fields`` load into the same registers."""
+        skip = {"name", "decoder_activation", "decoder_output_activation", "arithmetic"}
+        return {k: v for k, v in to_plain(self).items() if k not in skip}
+
     @property
     def n_params(self) -> int:
         k = self.conv_kernel

@@ -92,9 +92,10 @@ def run_stage(quick: bool = False, seed: int = 0, samples_per_set: Optional[int]
     for d in tqdm(designs, desc="rtl designs", unit="design"):
         m = d.manifest
         ecfg = load_encoder_config(m["rtl_config"]["model_config"])
-        sets = verification_weight_sets(ecfg, seed=seed)
-        # two sets in every run (reconfiguration without reset); trained/deployed first when present
-        sets = sets[:2] if len(sets) >= 2 else sets
+        sets = verification_weight_sets(ecfg, seed=seed, max_trained=1, arithmetic=m["arithmetic"])
+        # two sets in every run (reconfiguration without reset): a trained set (else the deployed
+        # one) and the full-range random set, whose saturating codes exercise every clip
+        sets = [sets[0]] + [s for s in sets[1:] if s[0] == "random_full_range"]
         lint = lint_design(d, log=d.path / "lint.log")
         n = n_main if m["name"] == "econt_default" else n_other
         sim = verify_design(d, sets, n, seed, work / "sim" / m["name"])

@@ -1,7 +1,8 @@
 """Weight sets for RTL verification.
 
-Trained exports (``build/export/<loss>/<region>/weights.json``) when the export stage has
-run, the deployed ECON-T weights (``../shared/econt-vectors/AE/init.yaml``) when present,
+Trained exports (``build/export/<loss>/<region>/weights.json``; for a chip-arithmetic design
+the weights trained for that arithmetic, ``build/export_chip_arithmetic/…``, when present)
+when the export stage has run, the deployed ECON-T weights (``../shared/econt-vectors/AE/init.yaml``) when present,
 and seeded random sets: ``random_integer_weights`` over the full code range (hits both code
 limits and saturates) and a "trained-like" set (small Gaussian codes, few saturations).
 """
@@ -29,19 +30,27 @@ def trained_like_weights(cfg: Any, seed: int, region: str = "trained_like") -> A
                           dense_w=g((n, l_), 5), dense_b=g((l_,), 6), region=region)
 
 
+def trained_weight_files(arithmetic: str = "qkeras") -> list[Path]:
+    """Exported ``weights.json`` files, those trained for ``arithmetic`` first."""
+    roots = [work_dir("export_chip_arithmetic"), work_dir("export")] if arithmetic == "chip" else [work_dir("export")]
+    return [p for root in roots for p in sorted(Path(root).glob("*/*/weights.json"))]
+
+
 def verification_weight_sets(cfg: Any, seed: int = 0, max_trained: int = 2,
-                             include_deployed: bool = True) -> list[tuple[str, Any]]:
-    """``[(name, IntegerWeights), ...]``: trained exports, deployed, then two random sets."""
+                             include_deployed: bool = True, arithmetic: str = "qkeras") -> list[tuple[str, Any]]:
+    """``[(name, IntegerWeights), ...]``: trained exports (whose encoder fields match ``cfg``;
+    for ``arithmetic="chip"`` those trained for it first), deployed, then two random sets."""
+    from econt.export import load_weights_json
     from econt.model.integer import random_integer_weights
 
     sets: list[tuple[str, Any]] = []
-    root = work_dir("export")
-    for p in sorted(Path(root).glob("*/*/weights.json"))[:max_trained]:
-        from econt.export import load_weights_json
-
+    for p in trained_weight_files(arithmetic):
+        if len(sets) >= max_trained:
+            break
         w = load_weights_json(p)
-        if w.cfg == cfg:
-            sets.append((f"trained:{p.parent.parent.name}/{p.parent.name}", w))
+        if w.cfg.encoder_fields() == cfg.encoder_fields():
+            tag = "trained_chip_arithmetic" if w.cfg.arithmetic == "chip" else "trained"
+            sets.append((f"{tag}:{p.parent.parent.name}/{p.parent.name}", w))
     init = shared_path("econt-vectors", "AE", "init.yaml")
     if include_deployed and init is not None:
         from econt.export import from_i2c_image
