@@ -4,19 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _overrides(pairs: list[str]) -> dict:
-    import yaml
-
-    from econt.errors import ConfigError
-
-    out = {}
-    for item in pairs or []:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected dotted.key=value (e.g. --set fit.epochs=5).")
-        key, value = item.split("=", 1)
-        out[key] = yaml.safe_load(value)
-    return out
+from econt.cli import parse_set_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +50,7 @@ def _config(args: argparse.Namespace):
     from econt.emd.stage import QUICK_OVERRIDES
 
     ov = dict(QUICK_OVERRIDES) if args.quick else {}
-    ov.update(_overrides(args.set))
+    ov.update(parse_set_overrides(args.set))
     if args.seed is not None:
         ov["seed"] = args.seed
     if getattr(args, "out", None) is not None:

@@ -4,26 +4,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
-from econt.errors import ConfigError
-
-
-def _parse_set(items: list[str]) -> dict:
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected dotted.key=value, e.g. --set fit.epochs=5")
-        key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
-    return out
+from econt.cli import parse_set_overrides
 
 
 def _run(args: argparse.Namespace) -> int:
     from econt.train.stage import DEFAULT_CONFIG, QUICK_CONFIG, load_train_config, run_training
 
     path = Path(args.config) if args.config else (QUICK_CONFIG if args.quick else DEFAULT_CONFIG)
-    overrides = _parse_set(args.set)
+    overrides = parse_set_overrides(args.set)
     if args.seed is not None:
         overrides["seed"] = args.seed
     if args.losses:
