@@ -13,7 +13,6 @@ from econt.errors import StageError
 
 
 def _split():
-    from econt.data.dataset import Dataset  # noqa: F401  (the stage's input type)
     from econt.data.synthetic import generate
     from econt.model.config import load_encoder_config
     from econt.paths import repo_root
