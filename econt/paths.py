@@ -13,6 +13,12 @@ from econt.errors import EcontError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+#: build/ (and reports/) folders of the training job for the ECON-T silicon's truncating arithmetic
+#: (configs/train/chip_arithmetic.yaml, output_name) and of its exported weights.
+CHIP_TRAIN_DIR = "train_chip_arithmetic"
+CHIP_EXPORT_DIR = "export_chip_arithmetic"
+
+
 def repo_root() -> Path:
     return REPO_ROOT
 

@@ -86,7 +86,9 @@ def test_chip_arithmetic_configs_extend_the_defaults() -> None:
     from econt.train.stage import CHIP_CONFIG, DEFAULT_CONFIG, load_train_config
 
     chip, default = load_train_config(CHIP_CONFIG), load_train_config(DEFAULT_CONFIG)
-    assert chip.output_name == "train_chip_arithmetic" and default.output_name == "train"
+    from econt.paths import CHIP_TRAIN_DIR
+
+    assert chip.output_name == CHIP_TRAIN_DIR and default.output_name == "train"
     assert chip.fit == default.fit and chip.losses == default.losses and chip.data == default.data
     from econt.train.config import resolve
 

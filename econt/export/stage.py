@@ -25,7 +25,7 @@ from econt.export.i2c import (
 )
 from econt.export.weights_json import load_weights_json, save_weights_json
 from econt.model.integer import IntegerWeights
-from econt.paths import reports_dir, shared_path, work_dir
+from econt.paths import CHIP_EXPORT_DIR, CHIP_TRAIN_DIR, reports_dir, shared_path, work_dir
 
 DEPLOYED_CONFIGS = ("AE_8x8_c8_S2_ele_qkeras", "AE")
 
@@ -117,9 +117,9 @@ def run_stage(quick: bool = False, train_dir: str | Path | None = None, out_root
     if train_dir is None and out_root is None:
         # the weights trained for the ECON-T silicon's arithmetic (train stage, full runs): the ones
         # to write to a real chip
-        chip_dir = work_dir("train_chip_arithmetic")
+        chip_dir = work_dir(CHIP_TRAIN_DIR)
         if find_model_folders(chip_dir):
-            chip = export_all(chip_dir, work_dir("export_chip_arithmetic"))
+            chip = export_all(chip_dir, work_dir(CHIP_EXPORT_DIR))
             exports += [{**r, "name": f"{r['name']} (chip arithmetic)"} for r in chip]
     summary["exported_weight_sets"] = len(exports)
     summary["exports"] = [{k: r[k] for k in ("name", "region", "folder", "round_trip_ok")} for r in exports]

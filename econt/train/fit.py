@@ -132,7 +132,8 @@ class FitResult:
 
 
 def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarray, x_val: np.ndarray, *,
-                    y_train: np.ndarray | None = None, y_val: np.ndarray | None = None, epochs: int, batch_size: int, learning_rate: float, patience: int, min_delta: float = 0.0,
+                    y_train: np.ndarray | None = None, y_val: np.ndarray | None = None,
+                    epochs: int, batch_size: int, learning_rate: float, patience: int, min_delta: float = 0.0,
                     lr_factor: float = 0.5, lr_patience: int = 3, seed: int = 0, out_dir: Path,
                     desc: str = "train", progress: bool = True, metrics: list | None = None,
                     monitor: str = "val_loss", extra_callbacks: list | None = None,

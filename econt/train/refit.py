@@ -124,7 +124,8 @@ class SurrogateRefit(keras.callbacks.Callback):
     """
 
     def __init__(self, surrogate: keras.Model, model_path: Any, x_train: np.ndarray, x_val: np.ndarray, *,
-                 y_train: np.ndarray | None = None, y_val: np.ndarray | None = None, start: int, every: int, n_pairs: int, n_anchor: int, epochs: int, learning_rate: float,
+                 y_train: np.ndarray | None = None, y_val: np.ndarray | None = None,
+                 start: int, every: int, n_pairs: int, n_anchor: int, epochs: int, learning_rate: float,
                  max_recon_pairs: int | None = None, batch_size: int = 512, n_val: int = 5000,
                  workers: int = 2, seed: int = 0, verbose: bool = True) -> None:
         super().__init__()

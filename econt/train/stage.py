@@ -372,6 +372,13 @@ def bit_exact_check(encoder: Any, enc_cfg: Any, pools: list[np.ndarray | None], 
 # --------------------------------------------------------------------------------------
 # the job
 # --------------------------------------------------------------------------------------
+def output_dirs(cfg: TrainConfig) -> tuple[Path, Path]:
+    """(models folder, reports folder) of a training job."""
+    out_root = resolve(cfg.out_dir) if cfg.out_dir else work_dir(cfg.output_name)
+    rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir(cfg.output_name)
+    return Path(out_root), Path(rep)
+
+
 def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     """Run the whole training job; returns (and writes) the summary dict."""
     import tf_keras as keras
@@ -379,8 +386,7 @@ def run_training(cfg: TrainConfig, config_path: Path | None = None) -> dict:
     from econt.model.config import load_encoder_config
 
     t_start = time.perf_counter()
-    out_root = resolve(cfg.out_dir) if cfg.out_dir else work_dir(cfg.output_name)
-    rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir(cfg.output_name)
+    out_root, rep = output_dirs(cfg)
     for d in (out_root, rep):
         Path(d).mkdir(parents=True, exist_ok=True)
     write_resolved_config(out_root, cfg, seed=cfg.seed)
@@ -673,7 +679,6 @@ def run_stage(quick: bool = False, config: str | None = None) -> dict:
     chip_path = repo_root() / CHIP_CONFIG
     chip = run_training(load_train_config(chip_path), config_path=chip_path)
     comparison = chip_arithmetic_comparison(summary, chip)
-    rep = resolve(cfg.reports_dir) if cfg.reports_dir else reports_dir(cfg.output_name)
-    merge_json(Path(rep) / "summary.json", {"chip_arithmetic_training": comparison})
+    merge_json(output_dirs(cfg)[1] / "summary.json", {"chip_arithmetic_training": comparison})
     summary["chip_arithmetic_training"] = comparison
     return summary

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from econt.paths import shared_path, work_dir
+from econt.paths import CHIP_EXPORT_DIR, shared_path, work_dir
 
 
 def trained_like_weights(cfg: Any, seed: int, region: str = "trained_like") -> Any:
@@ -32,7 +32,7 @@ def trained_like_weights(cfg: Any, seed: int, region: str = "trained_like") -> A
 
 def trained_weight_files(arithmetic: str = "qkeras") -> list[Path]:
     """Exported ``weights.json`` files, those trained for ``arithmetic`` first."""
-    roots = [work_dir("export_chip_arithmetic"), work_dir("export")] if arithmetic == "chip" else [work_dir("export")]
+    roots = [work_dir(CHIP_EXPORT_DIR), work_dir("export")] if arithmetic == "chip" else [work_dir("export")]
     return [p for root in roots for p in sorted(Path(root).glob("*/*/weights.json"))]
 
 
