@@ -215,3 +215,53 @@ def test_tiny_training_run_in_chip_arithmetic(tmp_path: Path) -> None:
     assert row["mean_emd_test_exact_sums_trained"] == exact["losses"]["mse"]["mean_emd_test_chip_arithmetic"]
     assert row["chip_trained_over_exact_sums_trained_test"] == pytest.approx(
         entry["mean_emd_test"] / exact["losses"]["mse"]["mean_emd_test_chip_arithmetic"])
+
+
+def _tiny_yaml(tmp: Path, name: str, extra: str = "") -> Path:
+    path = tmp / f"{name}.yaml"
+    path.write_text(f"""seed: 5
+losses: [mse]
+output_name: {name}
+out_dir: {tmp / 'build' / name}
+reports_dir: {tmp / 'reports' / name}
+data: {{source: synthetic, n_samples: 400}}
+model_overrides: {{decoder_output_activation: relu}}
+fit: {{epochs: 1, batch_size: 64, learning_rate: 0.003, patience: 1}}
+regions: {{enabled: false}}
+evaluation: {{n_displays: 1, bit_exact_samples: 200, bit_exact_samples_region: 200, use_real_vectors: false}}
+progress: false
+{extra}""")
+    return path
+
+
+def test_two_jobs_side_by_side(tmp_path: Path) -> None:
+    """The train stage's two jobs run at once: the companion's summary comes back, its log is kept."""
+    from econt.train.stage import run_jobs_side_by_side
+
+    first, second = _tiny_yaml(tmp_path, "job_a"), _tiny_yaml(tmp_path, "job_b")
+    a, b = run_jobs_side_by_side(first, second)
+    assert a["bit_exact_mismatches"] == 0 and b["bit_exact_mismatches"] == 0
+    assert np.isfinite(b["losses"]["mse"]["mean_emd_test"])
+    assert (tmp_path / "reports" / "job_b" / "train.log").stat().st_size > 0
+    assert (tmp_path / "build" / "job_b" / "mse" / "encoder.weights.h5").is_file()
+
+
+def test_bad_companion_config_fails_before_any_training(tmp_path: Path) -> None:
+    from econt.train.stage import run_jobs_side_by_side
+
+    first = _tiny_yaml(tmp_path, "job_a")
+    broken = _tiny_yaml(tmp_path, "job_b", "evaluation_typo: 1\n")
+    with pytest.raises(ConfigError, match="evaluation_typo"):
+        run_jobs_side_by_side(first, broken)
+    assert not (tmp_path / "build" / "job_a").exists()
+
+
+def test_failed_companion_job_is_a_stage_error(tmp_path: Path) -> None:
+    from econt.errors import StageError
+    from econt.train.stage import run_jobs_side_by_side
+
+    first = _tiny_yaml(tmp_path, "job_a")
+    broken = _tiny_yaml(tmp_path, "job_b", f"model_config: {tmp_path / 'no_such_model.yaml'}\n")
+    with pytest.raises(StageError, match="job_b.yaml failed") as err:
+        run_jobs_side_by_side(first, broken)
+    assert "no_such_model" in str(err.value)   # the end of the companion's log is quoted

@@ -137,7 +137,7 @@ def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarra
                     lr_factor: float = 0.5, lr_patience: int = 3, seed: int = 0, out_dir: Path,
                     desc: str = "train", progress: bool = True, metrics: list | None = None,
                     monitor: str = "val_loss", extra_callbacks: list | None = None,
-                    start_from_epoch: int = 0) -> FitResult:
+                    start_from_epoch: int = 0, steps_per_execution: int = 1) -> FitResult:
     """Train ``autoencoder`` in place to map its (B, 48) input to ``y`` (default: the input) under ``loss``.
 
     The best weights (by ``monitor``) are restored at the end and also written as
@@ -148,7 +148,8 @@ def fit_autoencoder(autoencoder: keras.Model, loss: Callable, x_train: np.ndarra
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     model = cells_model(autoencoder)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics or [])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss, metrics=metrics or [],
+                  steps_per_execution=steps_per_execution)
     ckpt = out_dir / "checkpoint.weights.h5"
     stopper = keras.callbacks.EarlyStopping(monitor=monitor, mode="min", patience=patience, min_delta=min_delta,
                                             restore_best_weights=True, start_from_epoch=start_from_epoch)

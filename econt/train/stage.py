@@ -272,7 +272,8 @@ def train_loss(name: str, cfg: TrainConfig, enc_cfg: Any, train: Split, val: Spl
         learning_rate=sec.learning_rate, patience=sec.patience, min_delta=cfg.fit.min_delta,
         lr_factor=cfg.fit.lr_factor if not fine_tune else 1.0, lr_patience=cfg.fit.lr_patience,
         seed=cfg.seed, out_dir=out, desc=desc or name, progress=cfg.progress, metrics=metrics, monitor=monitor,
-        extra_callbacks=callbacks, start_from_epoch=min(start, max(sec.epochs - 1, 0)))
+        extra_callbacks=callbacks, start_from_epoch=min(start, max(sec.epochs - 1, 0)),
+        steps_per_execution=cfg.fit.steps_per_execution)
     refits = [c for c in callbacks if isinstance(c, SurrogateRefit)]
     if refits:
         result.extra["surrogate_refits"] = refits[0].records
@@ -668,16 +669,88 @@ def chip_arithmetic_comparison(exact_sums: dict, chip_trained: dict) -> dict:
             "train_wall_seconds": chip_trained.get("train_wall_seconds")}
 
 
-def run_stage(quick: bool = False, config: str | None = None) -> dict:
+def limit_tensorflow_threads(threads: int) -> None:
+    """Run TensorFlow's ops on ``threads`` threads (before its first op; later calls are no-ops)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already initialised its thread pools in this process
+        pass
+
+
+def _training_job_process(config_path: str, log_path: str, threads: int) -> None:
+    """Body of a companion training process: one job, its console output in ``log_path``."""
+    import os
+
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    limit_tensorflow_threads(threads)
+    run_training(load_train_config(config_path), config_path=Path(config_path))
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def run_jobs_side_by_side(first: Path, second: Path) -> tuple[dict, dict]:
+    """Run the training jobs of two config files at once: ``first`` in this process, ``second`` in
+    a companion process (its console output in ``<second's reports folder>/train.log``), each on
+    half of the machine's cores. Returns both summaries; a failed companion is a StageError
+    quoting the end of its log.
+    """
+    import multiprocessing
+    import os
+
+    cfg, second_cfg = load_train_config(first), load_train_config(second)
+    threads = max(1, (os.cpu_count() or 2) // 2)
+    log = output_dirs(second_cfg)[1] / "train.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    companion = multiprocessing.get_context("spawn").Process(
+        target=_training_job_process, args=(str(second), str(log), threads), name=f"train-{second_cfg.output_name}")
+    companion.start()
+    _log(f"job {second_cfg.output_name} started in a second process (pid {companion.pid}, {threads} thread(s)); "
+         f"its progress: {log}")
+    limit_tensorflow_threads(threads)
+    try:
+        summary = run_training(cfg, config_path=first)
+    except BaseException:
+        companion.terminate()
+        companion.join()
+        raise
+    if companion.is_alive():
+        _log(f"job {cfg.output_name} done; waiting for job {second_cfg.output_name}")
+    companion.join()
+    if companion.exitcode != 0:
+        raise StageError(f"train: the job of {second} failed (exit code {companion.exitcode}); "
+                         f"its log {log} ends:\n{_tail(log)}")
+    return summary, json.loads((output_dirs(second_cfg)[1] / "summary.json").read_text())
+
+
+def run_stage(quick: bool = False, config: str | None = None, parallel: bool = True) -> dict:
     """Entry point of the ``make all`` orchestrator: the default (or quick) training job, then
-    (full runs) the same job for the chip's arithmetic, compared in ``chip_arithmetic_training``."""
+    (full runs) the same job for the chip's arithmetic, compared in ``chip_arithmetic_training``.
+
+    With ``parallel`` (default) the two jobs run side by side (:func:`run_jobs_side_by_side`):
+    one small model's training steps do not keep two cores busy (measured: 2.7 CPU-s per
+    70k-sample epoch on one thread against 2.3 s wall on two), so two jobs at once finish far
+    sooner than one after the other.
+    """
     path = Path(config) if config else repo_root() / (QUICK_CONFIG if quick else DEFAULT_CONFIG)
     cfg = load_train_config(path)
-    summary = run_training(cfg, config_path=path)
     if quick or config:
-        return summary
+        return run_training(cfg, config_path=path)
     chip_path = repo_root() / CHIP_CONFIG
-    chip = run_training(load_train_config(chip_path), config_path=chip_path)
+    if parallel:
+        summary, chip = run_jobs_side_by_side(path, chip_path)
+    else:
+        summary = run_training(cfg, config_path=path)
+        chip = run_training(load_train_config(chip_path), config_path=chip_path)
     comparison = chip_arithmetic_comparison(summary, chip)
     merge_json(output_dirs(cfg)[1] / "summary.json", {"chip_arithmetic_training": comparison})
     summary["chip_arithmetic_training"] = comparison
