@@ -51,3 +51,13 @@ def test_failing_stage_names_stage_log_and_fix(isolated):
 def test_unknown_target_is_a_clear_error(isolated):
     with pytest.raises(StageError, match="unknown stage or target 'bogus'"):
         run_pipeline(["bogus"])
+
+
+def test_setup_time_from_make_all_counts_in_total(isolated, monkeypatch):
+    monkeypatch.setenv("ECONT_SETUP_SECONDS", "12")
+    doc = run_pipeline(["report"])
+    assert doc["setup_s"] == 12.0
+    assert doc["total_s"] == pytest.approx(12.0 + doc["total_seconds"], abs=0.11)
+    monkeypatch.setenv("ECONT_SETUP_SECONDS", "soon")
+    with pytest.raises(StageError, match="ECONT_SETUP_SECONDS"):
+        run_pipeline(["report"])
