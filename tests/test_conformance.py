@@ -128,14 +128,14 @@ def test_golden_conformance_first_200(shared: Path, name: str, full: bool) -> No
 def test_divergence_diagnosis(shared: Path) -> None:
     (case,) = shared_cases(("AE_8x8_c8_S2_ele_qkeras",))
     chip = load_chip_config(case.init_yaml)
-    inp = read_hex_words(case.inputs, 12, 30)
+    inp = case.inputs
     exp = read_hex_words(case.expected, 13, 30)
     # wrong in-word order: the sum agrees, the latents do not, the other order fixes them → decode
     wrong = replace(chip, cell_order="msb_first")
-    r = compare(exp, golden_chain(inp, wrong), wrong, inp)
+    r = compare(exp, golden_chain(inp, wrong, 30), wrong, inp)
     assert r["first_divergent_stage"] == {"decode": 30}
     assert "crossing 0 TX_DATA_" in r["mismatches"][0] and "expected" in r["mismatches"][0]
-    t = golden_chain(inp, chip)
+    t = golden_chain(inp, chip, 30)
     # a corrupted latent bit that is on the links → encoder
     lat = t.latents.copy()
     lat[4, 0] ^= 1
@@ -181,8 +181,7 @@ def test_emd_baseline_small(shared: Path) -> None:
 
     case8, case_ae = shared_cases(CONFIGS)
     chip = load_chip_config(case8.init_yaml)
-    inp = read_hex_words(case8.inputs, 12, 60)
-    t = golden_chain(inp, chip)
+    t = golden_chain(case8.inputs, chip, 60)
     e = emd_baseline(case8, chip, t.calq, t.latents)
     per_pair = e.pop("_per_pair")
     assert set(per_pair) == {"chip", "model", "flat_map"} and all(len(v) == 60 for v in per_pair.values())

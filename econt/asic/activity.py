@@ -33,15 +33,14 @@ class Stimulus:
 # ----------------------------------------------------------------------------- stimulus
 def _econt_vectors_calq(n: int) -> tuple[np.ndarray, str] | None:
     """First ``n`` crossings of the ECON-T test vectors decoded as the chip does (mux, float→fixed, calibration)."""
-    csv = shared_path("econt-vectors", "testInput.csv")
-    init = shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras", "init.yaml")
-    if csv is None or init is None:
-        return None
-    from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
+    from econt.data.vectors import shared_econt_vectors
 
-    ds = read_eportrx_csv(csv, input_config_from_init_yaml(init))
-    calq = np.asarray(ds.charges[:n], dtype=np.int64)
-    return calq, f"ECON-T test vectors {csv} (first {len(calq)} consecutive crossings, ttbar)"
+    # the kit's cell order: the RTL's calq port is cell-ordered (econt.data.vectors)
+    ds = shared_econt_vectors(order="cells", limit=n)
+    if ds is None:
+        return None
+    calq = np.asarray(ds.charges, dtype=np.int64)
+    return calq, f"ECON-T test vectors {ds.source} (first {len(calq)} consecutive crossings, ttbar)"
 
 
 def _synthetic_calq(n: int, seed: int) -> tuple[np.ndarray, str]:

@@ -8,23 +8,16 @@ from econt.config import write_resolved_config
 from econt.data.dataset import Dataset
 from econt.data.splits import split_dataset
 from econt.data.synthetic import SyntheticConfig, generate, load_synthetic_config
-from econt.paths import reports_dir, shared_path, work_dir
+from econt.data.vectors import shared_econt_vectors
+from econt.paths import reports_dir, work_dir
 
 DEFAULT_N_SAMPLES = 200_000
 QUICK_N_SAMPLES = 20_000
 
 
-
-
 def load_shared_vectors() -> Dataset | None:
-    """The real ECON-T input (testInput.csv, decoded with the AE's init.yaml) when ../shared is present."""
-    from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
-
-    words = shared_path("econt-vectors", "testInput.csv")
-    init = shared_path("econt-vectors", "AE_8x8_c8_S2_ele_qkeras", "init.yaml")
-    if words is None or init is None:
-        return None
-    return read_eportrx_csv(words, input_config_from_init_yaml(init))
+    """The real ECON-T input in the kit's cell order (:mod:`econt.data.vectors`); None when ../shared lacks it."""
+    return shared_econt_vectors(order="cells")
 
 
 def run_stage(out_dir: str | Path | None = None, seed: int = 0, n_samples: int | None = None,
@@ -35,8 +28,9 @@ def run_stage(out_dir: str | Path | None = None, seed: int = 0, n_samples: int |
     ``n_samples`` defaults to 200,000 (20,000 with ``quick``).
 
     Writes ``synthetic.npz``, ``train.npz``, ``val.npz``, ``test.npz``, ``real_testinput.npz``
-    (when ../shared is present), ``resolved_config.yaml``; merges n_train, n_val, n_test,
-    real_samples_loaded into ``reports/data/summary.json`` and draws ``reports/data/inspect.png``.
+    (when ../shared is present; in the kit's cell order, recorded in its ``cell_order`` metadata),
+    ``resolved_config.yaml``; merges n_train, n_val, n_test, real_samples_loaded into
+    ``reports/data/summary.json`` and draws ``reports/data/inspect.png``.
     """
     from econt.data.inspect import inspect_png
 

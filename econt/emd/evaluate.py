@@ -14,6 +14,8 @@ from typing import Any, Callable
 import numpy as np
 
 import econt  # noqa: F401
+from econt.data.dataset import Dataset
+from econt.data.vectors import shared_econt_vectors
 from econt.emd.cnn import predict_emd
 from econt.emd.exact import emd_batch
 from econt.emd.pairs import KIND_AE, KIND_PAIR, PairSet
@@ -84,22 +86,24 @@ def load_peer_models() -> dict[str, Any] | None:
     return {name: keras.models.load_model(folder / f, compile=False) for name, f in PEER_FILES.items() if (folder / f).is_file()}
 
 
+def real_vector_inputs() -> Dataset | None:
+    """The non-empty real ECON-T crossings in the kit's cell order (:mod:`econt.data.vectors`),
+    decoded with the deployed autoencoder's ``init.yaml``; None when ../shared lacks them."""
+    return shared_econt_vectors(order="cells", config=DEPLOYED_AE[1], drop_empty=True)
+
+
 def real_vector_pairs() -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
     """(inputs, reconstructions, info) from the real ECON-T vectors through the shared deployed
     autoencoder, or a string saying why they are unavailable."""
+    from econt.data.normalise import normalise_float
+    from econt.model.qkeras_model import cells_to_input, load_deployed_decoder, load_deployed_encoder
+
     ae_dir = shared_path(*DEPLOYED_AE)
-    vectors = shared_path("econt-vectors", "testInput.csv")
-    if ae_dir is None or vectors is None:
+    ds = real_vector_inputs() if ae_dir is not None else None
+    if ds is None:
         return "shared/econt-vectors (testInput.csv and AE_8x8_c8_S2_ele_qkeras/) absent: real-vector comparison skipped"
-    try:
-        from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
-        from econt.data.normalise import normalise_float
-        from econt.model.qkeras_model import cells_to_input, load_deployed_decoder, load_deployed_encoder
-    except ImportError as exc:  # another stage's public API not in this build
-        return f"real-vector comparison unavailable: {exc}"
-    ds = read_eportrx_csv(vectors, input_config_from_init_yaml(ae_dir / "init.yaml"))
+    # the kit's cell order: the deployed encoder's 8x8 arrangement and the EMD's geometry both need it
     calq = np.asarray(ds.charges, dtype=np.float64)
-    calq = calq[calq.sum(axis=1) > 0]
     encoder, cfg = load_deployed_encoder(ae_dir)
     decoder, _ = load_deployed_decoder(ae_dir, cfg)
     x, _ = normalise_float(calq)
@@ -108,6 +112,7 @@ def real_vector_pairs() -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
     info = {
         "source": "shared/econt-vectors/testInput.csv through AE_8x8_c8_S2_ele_qkeras (encoder.hdf5 + decoder.hdf5)",
         "n_crossings_nonempty": int(len(calq)),
+        "cell_order": "cells (econt.data.vectors)",
     }
     return calq, recon, info
 

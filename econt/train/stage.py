@@ -167,19 +167,12 @@ def load_real_vectors(cfg: TrainConfig, enc_cfg: Any) -> tuple[Split | None, str
     deployed = deployed_folder(cfg)
     if csv is None or deployed is None:
         return None, "real vectors or deployed init.yaml not found (../shared absent)"
-    from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
+    from econt.data.vectors import load_econt_vectors
 
-    from econt.model.integer import chip_calq_to_cells
-
-    ds = read_eportrx_csv(csv, input_config_from_init_yaml(deployed / "init.yaml"))
-    # The chip's CALQ order after the mux is not the kit's cell order: CALQ j feeds the j-th
-    # used pixel of the 8x8 image (econt.model.integer.CHIP_CALQ_CELLS). Geometry (EMD) and
-    # our models need cell order.
-    ds.charges = chip_calq_to_cells(np.asarray(ds.charges))
-    sums = np.asarray(ds.charges).sum(axis=1)
-    keep = np.flatnonzero(sums > 0)
-    ds = ds.subset(keep)
-    return make_split(ds, enc_cfg), f"{csv} ({len(keep)} non-empty of {len(sums)} crossings)"
+    # the kit's cell order (econt.data.vectors): geometry (EMD) and our models need it
+    full = load_econt_vectors(csv, deployed / "init.yaml", order="cells")
+    ds = full.subset(np.flatnonzero(full.charges.sum(axis=1) > 0))
+    return make_split(ds, enc_cfg), f"{csv} ({len(ds)} non-empty of {len(full)} crossings)"
 
 
 def deployed_folder(cfg: TrainConfig) -> Path | None:

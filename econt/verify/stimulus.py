@@ -1,7 +1,7 @@
 """Stimulus for RTL verification: CALQ integers (N, 48) in the kit's cell order.
 
 Three kinds, as the issue asks: synthetic modules (``econt.data.synthetic``), the real
-ECON-T vectors (``../shared/econt-vectors/testInput.csv`` decoded by ``econt.data.eportrx``,
+ECON-T vectors (``../shared/econt-vectors/testInput.csv`` through ``econt.data.vectors``,
 when present) and random extremes that hit the corners of the datapath (all zeros, every
 cell at full scale, single hot cells, module sums at powers of two, dense full-range noise).
 """
@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from econt.paths import shared_path
+from econt.data.vectors import shared_econt_vectors
 
 
 def synthetic_calq(n: int, seed: int) -> np.ndarray:
@@ -21,19 +21,10 @@ def synthetic_calq(n: int, seed: int) -> np.ndarray:
 
 
 def real_calq(n: Optional[int] = None) -> Optional[np.ndarray]:
-    """testInput.csv through the chip's input chain with the AE/ init.yaml (mux, calibration,
-    density; its in-word cell order is the one ``decode_words`` uses), mapped from the chip's
-    CALQ order to cell order. None when ../shared is absent."""
-    path = shared_path("econt-vectors", "testInput.csv")
-    init = shared_path("econt-vectors", "AE", "init.yaml")
-    if path is None or init is None:
-        return None
-    from econt.data.eportrx import input_config_from_init_yaml, read_eportrx_csv
-    from econt.model.integer import chip_calq_to_cells
-
-    ds = read_eportrx_csv(path, input_config_from_init_yaml(init))
-    calq = chip_calq_to_cells(np.asarray(ds.charges, dtype=np.int64))
-    return calq if n is None else calq[:n]
+    """The ECON-T test vectors (:mod:`econt.data.vectors`, the one loader) as CALQ integers in the
+    kit's cell order — the order of the RTL's ``calq`` port. None when ../shared is absent."""
+    ds = shared_econt_vectors(order="cells", limit=n)
+    return None if ds is None else np.asarray(ds.charges, dtype=np.int64)
 
 
 def extreme_calq(n: int, seed: int, calq_bits: int = 22) -> np.ndarray:

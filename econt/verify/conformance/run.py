@@ -4,8 +4,9 @@ generated RTL in Icarus; the deployed autoencoder's EMD on the same crossings.
 
 Chain (each stage through its owner's public API):
 
-1. decode — ``econt.data.eportrx.words_to_calq`` with the chip's in-word cell order, mux,
-   float-to-fixed and calibration (:mod:`.config`) → CALQ in the chip's mux-output order;
+1. decode — the kit's one vector loader, ``econt.data.vectors.load_econt_vectors(...,
+   order="chip")``, with the chip's in-word cell order, mux, float-to-fixed and calibration
+   (:mod:`.config`) → CALQ in the chip's mux-output order;
 2. encoder — ``econt.model.integer.IntegerEncoder(weights, arithmetic="chip")
    .encode_calq(calq, calq_order="chip")``: hardware normalisation (MSB of the module sum),
    8x8 raster placement, conv/dense with the chip's truncating arithmetic, 9-bit latents and
@@ -35,8 +36,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from econt.summary import merge_json
+from econt.data.dataset import Dataset
+from econt.data.vectors import chip_to_cells, load_econt_vectors
 from econt.errors import DataError, StageError
+from econt.summary import merge_json
 from econt.paths import reports_dir, shared_path, work_dir
 from econt.verify.conformance.config import EcontChipConfig, load_chip_config
 from econt.verify.conformance.formatter import (
@@ -120,17 +123,16 @@ class ChainTrace:
     words: np.ndarray       # (N, 13) uint32
 
 
-def decode_inputs(words: np.ndarray, chip: EcontChipConfig) -> np.ndarray:
-    from econt.data.eportrx import words_to_calq
+def decode_inputs(inputs: str | Path, chip: EcontChipConfig, n: Optional[int] = None) -> Dataset:
+    """The first ``n`` crossings of ``inputs`` through this chip's input block, in the chip's own
+    CALQ order (the one loader, :func:`econt.data.vectors.load_econt_vectors`, asked for it)."""
+    return load_econt_vectors(inputs, input_config=chip.input_config(), order="chip", limit=n)
 
-    return words_to_calq(words, chip.input_config())
 
-
-def bx_for_inputs(words: np.ndarray) -> np.ndarray:
-    from econt.data.eportrx import word_headers
-
-    resets = np.flatnonzero(word_headers(words)[:, 0] == RESET_HEADER)
-    return bx_counter(len(words), resets)
+def bx_for_inputs(vectors: Dataset) -> np.ndarray:
+    """The BX counter of each crossing: reset where input word 0 carries the reset header."""
+    resets = np.flatnonzero(np.asarray(vectors.meta["header"]) == RESET_HEADER)
+    return bx_counter(len(vectors), resets)
 
 
 def golden_encode(chip: EcontChipConfig, calq_chip: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -142,10 +144,12 @@ def golden_encode(chip: EcontChipConfig, calq_chip: np.ndarray) -> tuple[np.ndar
     return np.asarray(lat, np.int64), np.asarray(ms, np.int64)
 
 
-def golden_chain(words: np.ndarray, chip: EcontChipConfig) -> ChainTrace:
-    calq = decode_inputs(words, chip)
+def golden_chain(inputs: str | Path, chip: EcontChipConfig, n: Optional[int] = None) -> ChainTrace:
+    """The chip's chain on the first ``n`` crossings of the ePortRX words file ``inputs``."""
+    vectors = decode_inputs(inputs, chip, n)
+    calq = np.asarray(vectors.charges, np.int64)
     lat, ms = golden_encode(chip, calq)
-    bx = bx_for_inputs(words)
+    bx = bx_for_inputs(vectors)
     out = format_frames(bx, ms, lat, chip.formatter_mask, chip.n_etx)
     return ChainTrace(calq, bx, ms, lat, out)
 
@@ -164,18 +168,20 @@ class Mismatch:
                 f"— first divergent stage: {self.stage} ({self.detail})")
 
 
-def _alternate_order_latents(words: np.ndarray, chip: EcontChipConfig, rows: np.ndarray) -> np.ndarray:
+def _alternate_order_latents(inputs: Path, chip: EcontChipConfig, rows: np.ndarray) -> np.ndarray:
     from dataclasses import replace
 
     other = "lsb_first" if chip.cell_order == "msb_first" else "msb_first"
     alt = replace(chip, cell_order=other)
-    lat, _ = golden_encode(alt, decode_inputs(words[rows], alt))
+    calq = decode_inputs(inputs, alt, int(rows.max()) + 1).charges[rows]
+    lat, _ = golden_encode(alt, np.asarray(calq, np.int64))
     return lat
 
 
-def diagnose(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inputs: np.ndarray,
+def diagnose(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inputs: str | Path,
              max_report: int = 20) -> tuple[list[Mismatch], dict[str, int]]:
-    """Per mismatching crossing, the first stage whose observable output differs."""
+    """Per mismatching crossing, the first stage whose observable output differs (``inputs``: the
+    ePortRX words file of ``trace``, re-decoded with the other in-word order for the diagnosis)."""
     exp = decode_frames(expected, chip.formatter_mask, chip.n_etx)
     bad_rows = np.flatnonzero((expected != trace.words).any(axis=1))
     stage_counts: dict[str, int] = {}
@@ -218,7 +224,7 @@ def diagnose(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inp
     return mismatches, stage_counts
 
 
-def compare(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inputs: np.ndarray,
+def compare(expected: np.ndarray, trace: ChainTrace, chip: EcontChipConfig, inputs: str | Path,
             max_report: int = 20) -> dict[str, Any]:
     eq = expected == trace.words
     mism, stages = diagnose(expected, trace, chip, inputs, max_report)
@@ -251,7 +257,6 @@ def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_con
     streaming — the chip's own register image, unchanged. ``"hardwired"``: the init.yaml weights
     generated into the design as constants.
     """
-    from econt.model.integer import chip_calq_to_cells
     from econt.rtl.config import load_rtl_config, rtl_config_path
     from econt.rtl.generator import generate_design
     from econt.verify.sim import StreamChunk, simulate
@@ -266,7 +271,7 @@ def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_con
         overrides.update({"weights": "hardwired", "hardwired_weights": str(wfile)})
     cfg = load_rtl_config(rtl_config_path(rtl_config), overrides=overrides)
     design = generate_design(cfg, work / f"design_{weights_mode}")
-    calq_cells = chip_calq_to_cells(np.asarray(calq_chip, np.int64))
+    calq_cells = chip_to_cells(np.asarray(calq_chip, np.int64))
     t0 = time.perf_counter()
 
     # the simulator's own golden check uses the design's arithmetic (chip) on the same cells
@@ -293,11 +298,11 @@ def emd_baseline(case: ConformanceCase, chip: EcontChipConfig, calq_chip: np.nda
     import econt  # noqa: F401  (TF env before TensorFlow)
     from econt.emd.exact import emd_batch
     from econt.export import from_i2c_image
-    from econt.model.integer import IntegerEncoder, chip_calq_to_cells
+    from econt.model.integer import IntegerEncoder
     from econt.model.qkeras_model import load_deployed_decoder
 
     decoder, cfg = load_deployed_decoder(case.decoder_hdf5)
-    cells_in = chip_calq_to_cells(np.asarray(calq_chip, np.int64)).astype(np.float64)
+    cells_in = chip_to_cells(np.asarray(calq_chip, np.int64)).astype(np.float64)
     keras_w = from_i2c_image(case.init_yaml, dense_order="keras")
     lat_model, _ = IntegerEncoder(keras_w, arithmetic="chip").encode_calq(np.asarray(calq_chip, np.int64),
                                                                          calq_order="chip")
@@ -361,14 +366,13 @@ def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, e
     if chip.algorithm_select != 4:
         raise StageError(f"{case.init_yaml}: algorithm {chip.algorithm_select} ({chip.algorithm_name}) selected; "
                          "the conformance run covers the autoencoder (4).")
-    inputs = read_hex_words(case.inputs, 12, n)
     expected = read_hex_words(case.expected, MAX_ETX, n)
-    if len(inputs) != len(expected):
-        raise DataError(f"{case.inputs} has {len(inputs)} crossings but {case.expected} has {len(expected)}.")
-    trace = golden_chain(inputs, chip)
+    trace = golden_chain(case.inputs, chip, n)
+    if len(trace.calq) != len(expected):
+        raise DataError(f"{case.inputs} has {len(trace.calq)} crossings but {case.expected} has {len(expected)}.")
     res: dict[str, Any] = {"config": case.name, "init_yaml": str(case.init_yaml), "chip": chip.summary(),
-                           "crossings": int(len(inputs))}
-    g = compare(expected, trace, chip, inputs, max_report)
+                           "crossings": int(len(trace.calq))}
+    g = compare(expected, trace, chip, case.inputs, max_report)
     res["golden"] = g
     res["i2c"] = i2c_check(case)
     if rtl:
@@ -376,7 +380,7 @@ def run_case(case: ConformanceCase, n: Optional[int] = None, rtl: bool = True, e
         lat, ms, info = rtl_encode(chip, trace.calq, work, weights_mode=rtl_weights)
         rtl_trace = ChainTrace(trace.calq, trace.bx_cnt, ms, lat,
                                format_frames(trace.bx_cnt, ms, lat, chip.formatter_mask, chip.n_etx))
-        r = compare(expected, rtl_trace, chip, inputs, max_report)
+        r = compare(expected, rtl_trace, chip, case.inputs, max_report)
         r.update(info)
         r["latents_equal_golden"] = int((lat == trace.latents).all(axis=1).sum())
         res["rtl"] = r
