@@ -16,19 +16,18 @@ Empty-vector convention
 Speed
     ``ot.emd2`` spends most of its ~100-200 µs per pair in Python bookkeeping (backend
     dispatch, marginal checks, dual centring). :func:`emd_batch` normalises whole
-    chunks with numpy, cancels the mass both vectors share in the same cell (it never moves
-    under a metric ground cost), drops the zero bins that remain, calls POT's C++ network
-    simplex (``ot.lp.emd_wrap.emd_c``) directly on that small sub-problem, and spreads
-    chunks of pairs over a process pool. The result is the same optimum as ``ot.emd2``;
-    the tests check agreement to 1e-9.
+    chunks in one compiled call (:mod:`econt.emd.kernel`, numba) with no Python per pair: it
+    normalises, cancels the mass both vectors share in the same cell (it never moves under a
+    metric ground cost), drops the zero bins that remain and calls POT's C++ network simplex
+    (the core of ``ot.emd2``) on that small sub-problem; threads share chunks of pairs (the
+    kernel releases the GIL). The result is the same optimum as ``ot.emd2``; the tests check agreement to 1e-9 on
+    every pair.
 """
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import os
-import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from tqdm import tqdm
@@ -37,17 +36,6 @@ import econt  # noqa: F401  (keeps `import ot` from importing TensorFlow)
 from econt.errors import DataError
 from econt.geometry import ground_distance
 
-#: Network-simplex iteration cap handed to POT's C++ solver (POT's own default).
-MAX_ITER = 100_000
-#: Below this many pairs a process pool costs more (worker start-up) than it saves.
-MIN_PAIRS_FOR_POOL = 4_000
-
-
-def _emd_solver():
-    # Imported lazily so that importing this module stays cheap.
-    from ot.lp.emd_wrap import emd_c
-
-    return emd_c
 
 
 def _check_pairs(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,43 +64,22 @@ def _check_pairs(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """EMD for each row pair of already-validated (n, 48) arrays, in this process.
+    """EMD for each row pair of already-validated (n, 48) arrays, in the calling thread.
 
     Mass that both distributions hold in the same cell never moves in an optimal plan when
-    the ground cost is a metric (triangle inequality), so it is cancelled first: the solver
-    only sees the residual surplus cells against the residual deficit cells (disjoint, at
-    most 48 together), typically a quarter of the full 48x48 problem. The optimum is the
-    same; the tests check it against ``ot.emd2`` and an independent LP.
+    the ground cost is a metric (triangle inequality), so the compiled kernel
+    (:func:`econt.emd.kernel.emd_rows`) cancels it first: POT's network simplex only sees the
+    residual surplus cells against the residual deficit cells (disjoint, at most 48
+    together), typically a quarter of the full 48x48 problem. The optimum is the same; the
+    tests check it against ``ot.emd2`` and an independent LP.
     """
-    emd_c = _emd_solver()
-    M = ground_distance()
-    n = A.shape[0]
-    out = np.full(n, np.nan)
-    sa = A.sum(axis=1, keepdims=True)
-    sb = B.sum(axis=1, keepdims=True)
-    ok = (sa[:, 0] > 0.0) & (sb[:, 0] > 0.0)  # empty input or output: NaN (module docstring)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a_all = A / sa
-        b_all = B / sb
-        # same rescaling ot.emd2 applies to the second marginal
-        b_all = b_all * (a_all.sum(axis=1, keepdims=True) / b_all.sum(axis=1, keepdims=True))
-    shared = np.minimum(a_all, b_all)
-    ra_all = a_all - shared
-    rb_all = b_all - shared
-    for i in np.flatnonzero(ok):
-        ia = np.flatnonzero(ra_all[i] > 0.0)
-        ib = np.flatnonzero(rb_all[i] > 0.0)
-        if ia.size == 0 or ib.size == 0:
-            out[i] = 0.0  # identical distributions (up to rounding)
-            continue
-        ra = ra_all[i, ia]
-        rb = rb_all[i, ib]
-        rb = rb * (ra.sum() / rb.sum())  # the solver needs exactly balanced marginals
-        sub = np.ascontiguousarray(M[ia[:, None], ib])  # the C++ solver requires C order
-        _, cost, _, _, code = emd_c(ra, rb, sub, MAX_ITER, 1, None, None)
-        if code != 1:  # 1 == OPTIMAL in POT's result codes
-            raise RuntimeError(f"network simplex did not reach the optimum on pair {i} (POT result code {code})")
-        out[i] = cost
+    from econt.emd.kernel import NOT_SOLVED, emd_rows
+
+    out = emd_rows(np.ascontiguousarray(A), np.ascontiguousarray(B), ground_distance())
+    bad = np.flatnonzero(out == NOT_SOLVED)
+    if bad.size:
+        raise RuntimeError(f"network simplex did not reach the optimum on pair {int(bad[0])} "
+                           f"({bad.size} pairs in this chunk); the charges of that pair reproduce it")
     return out
 
 
@@ -120,31 +87,6 @@ def emd(a: np.ndarray, b: np.ndarray) -> float:
     """Exact EMD between two 48-cell vectors (each normalised to unit sum); NaN if either is empty."""
     A, B = _check_pairs(np.asarray(a).reshape(1, -1), np.asarray(b).reshape(1, -1))
     return float(_solve_rows(A, B)[0])
-
-
-#: Inputs handed to forked workers by inheritance (set only around a fork-context pool).
-_FORK_INPUTS: tuple[np.ndarray, np.ndarray] | None = None
-
-
-def _solve_inherited(start: int, stop: int) -> np.ndarray:
-    A, B = _FORK_INPUTS  # type: ignore[misc]
-    return _solve_rows(A[start:stop], B[start:stop])
-
-
-def _pool_context() -> tuple[mp.context.BaseContext, bool]:
-    """(context, inherits_inputs).
-
-    Plain ``fork`` is fastest: workers start instantly and inherit the inputs, so only
-    (start, stop) indices and results cross process boundaries. It is unsafe once
-    TensorFlow (with its thread pools) is loaded in this process, as during EMD-CNN pair
-    generation; then ``forkserver`` forks workers from a clean server that preloads the
-    solver, and chunks are sent pickled.
-    """
-    if "tensorflow" not in sys.modules and "fork" in mp.get_all_start_methods():
-        return mp.get_context("fork"), True
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["econt.emd.exact", "ot.lp.emd_wrap"])
-    return ctx, False
 
 
 def emd_batch(
@@ -156,38 +98,36 @@ def emd_batch(
 ) -> np.ndarray:
     """Exact EMD for N pairs of rows ``(A[i], B[i])``, shape ``(N,)`` float64.
 
-    ``workers`` processes each take chunks of ``chunk`` pairs (default: about 8 chunks
-    per worker, so the cores stay busy to the end); below ``MIN_PAIRS_FOR_POOL`` pairs or
-    with ``workers <= 1`` everything runs in this process. Empty pairs give NaN.
+    ``workers`` threads each take chunks of ``chunk`` pairs (default: about 8 chunks per
+    worker, so the cores stay busy to the end). The compiled kernel releases the GIL, so
+    threads run in parallel without processes: nothing is pickled or forked, which is also
+    safe when TensorFlow is loaded. Empty pairs give NaN.
     """
     A, B = _check_pairs(A, B)
     n = A.shape[0]
+    if n == 0:
+        return np.empty(0)
     workers = max(1, min(int(workers), os.cpu_count() or 1))
     if chunk is None:
         chunk = max(500, math.ceil(n / (8 * workers)))
     starts = range(0, n, chunk)
-    if workers == 1 or n < MIN_PAIRS_FOR_POOL:
-        parts = (_solve_rows(A[s : s + chunk], B[s : s + chunk]) for s in starts)
-        if progress:
-            parts = tqdm(parts, total=len(starts), desc="exact EMD", unit="chunk")
-        return np.concatenate(list(parts)) if n else np.empty(0)
-    global _FORK_INPUTS
-    _emd_solver()  # import the solver here so forked workers inherit it
-    ctx, inherit = _pool_context()
-    try:
-        if inherit:
-            _FORK_INPUTS = (A, B)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            if inherit:
-                futures = [pool.submit(_solve_inherited, s, min(s + chunk, n)) for s in starts]
-            else:
-                futures = [pool.submit(_solve_rows, A[s : s + chunk], B[s : s + chunk]) for s in starts]
-            if progress:
-                for _ in tqdm(as_completed(futures), total=len(futures), desc="exact EMD", unit="chunk"):
-                    pass
-            return np.concatenate([f.result() for f in futures])
-    finally:
-        _FORK_INPUTS = None
+    bar = tqdm(total=len(starts), desc="exact EMD", unit="chunk", disable=not progress)
+    out = np.empty(n)
+
+    def solve(s: int) -> None:
+        out[s : s + chunk] = _solve_rows(A[s : s + chunk], B[s : s + chunk])
+        bar.update()
+
+    with bar:
+        if workers == 1 or len(starts) == 1:
+            for s in starts:
+                solve(s)
+        else:
+            _solve_rows(A[:1], B[:1])  # compile / load the kernel once, before the threads start
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for f in [pool.submit(solve, s) for s in starts]:
+                    f.result()
+    return out
 
 
 def emd_pot_loop(A: np.ndarray, B: np.ndarray) -> np.ndarray:
