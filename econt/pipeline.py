@@ -64,7 +64,7 @@ STAGES: dict[str, Stage] = {
               fix_hint="the trained models must exist (stage train); a weight that does not fit its width is named in the log"),
         Stage("rtl", "econt.rtl.stage:run_stage", _CORE + ("econt/rtl", "econt/verify", "econt/model", "econt/export"),
               ("configs/rtl", "configs/model"), after=("export",),
-              outputs=("reports/rtl/summary.json",), uses_shared=True,
+              outputs=("reports/rtl/summary.json", "build/rtl/index.json"), uses_shared=True,
               fix_hint="iverilog/verilator must be installed (make setup); see the log for the first mismatching sample"),
         Stage("conformance", "econt.verify.conformance.run:run_stage",
               _CORE + ("econt/verify/conformance", "econt/data", "econt/model", "econt/export", "econt/rtl"),

@@ -164,9 +164,15 @@ def test_cli_import(shared: Path, capsys: pytest.CaptureFixture) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CONFIGS)
-def test_rtl_conformance_first_200(shared: Path, name: str, full: bool, tmp_path: Path) -> None:
-    """The generated RTL (chip arithmetic, init.yaml weights) in Icarus + the Python formatter
-    reproduce the emulator's words; the full orbit with ECONT_FULL=1."""
+def test_rtl_conformance_first_200(shared: Path, name: str, full: bool, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rtl stage's chip-arithmetic design (build/rtl/index.json, init.yaml weights loaded
+    through its registers) in Icarus + the Python formatter reproduce the emulator's words; the
+    full orbit with ECONT_FULL=1."""
+    from econt.rtl.stage import generate_all
+
+    monkeypatch.setenv("ECONT_BUILD", str(tmp_path / "build"))
+    generate_all()
     (case,) = shared_cases((name,))
     r = run_case(case, n=None if full else 200, rtl=True, emd=False, work=tmp_path)
     rtl = r["rtl"]

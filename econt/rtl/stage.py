@@ -2,7 +2,8 @@
 
 Writes ``reports/rtl/summary.json`` (per design: lint_warnings, sim_samples, sim_mismatches,
 latency_cycles, config_bits, weight sets, timings; and the SEU table), ``reports/rtl/seu.json``,
-``reports/rtl/seu.png`` (+ caption) and the designs under ``build/rtl/<name>/``.
+``reports/rtl/seu.png`` (+ caption) and the designs under ``build/rtl/<name>/``, listed in
+``build/rtl/index.json`` (:mod:`econt.rtl.index`).
 """
 from __future__ import annotations
 
@@ -24,11 +25,16 @@ def design_configs() -> list[Path]:
 
 
 def generate_all(out_root: Optional[Path] = None) -> list[Any]:
+    """Generate every configs/rtl design into ``<out_root>/<name>/`` and list them in
+    ``<out_root>/index.json`` (:mod:`econt.rtl.index`, what the conformance and asic stages read)."""
     from econt.rtl.config import load_rtl_config
     from econt.rtl.generator import generate_design
+    from econt.rtl.index import write_index
 
     out_root = Path(out_root or work_dir("rtl"))
-    return [generate_design(cfg, out_root / cfg.name) for cfg in (load_rtl_config(p) for p in design_configs())]
+    made = [(p, generate_design(cfg, out_root / cfg.name)) for p, cfg in ((p, load_rtl_config(p)) for p in design_configs())]
+    write_index(made, out_root)
+    return [d for _, d in made]
 
 
 def _stimulus(n: int, seed: int, calq_bits: int) -> list[tuple[str, np.ndarray]]:

@@ -14,9 +14,10 @@ Chain (each stage through its owner's public API):
 3. formatter — :func:`.formatter.format_frames` (BX counter, module sum, mask-selected latents,
    eTx links).
 
-The RTL run replaces step 2 by ``econt.rtl.generate_design`` + ``econt.verify.sim.simulate``
-(Icarus via cocotb); the formatter stays in Python there (the generated design stops at the
-latent and module-sum outputs).
+The RTL run replaces step 2 by the rtl stage's ``build/rtl/econt_chip`` design (through
+``build/rtl/index.json``, :mod:`econt.rtl.index`) + ``econt.verify.sim.simulate`` (Icarus via
+cocotb); the formatter stays in Python there (the generated design stops at the latent and
+module-sum outputs).
 
 Divergence diagnosis (the emulator's outputs expose the BX counter, the module-sum code and the
 transmitted latent bits): a wrong BX counter → formatter; a wrong module sum → decode (the sum of
@@ -248,29 +249,37 @@ def i2c_check(case: ConformanceCase) -> dict[str, Any]:
             "differences": cmp["differences"][:10]}
 
 
-def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_config: str = "econt_default",
+def rtl_encode(chip: EcontChipConfig, calq_chip: np.ndarray, work: Path, rtl_config: str = "econt_chip",
                weights_mode: str = "registers") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Latents and module sum from the generated RTL (chip arithmetic) simulated in Icarus.
 
-    ``weights_mode="registers"`` (default): the reconfigurable design, loaded with the init.yaml
-    weights through its I2C-mapped register port (one write per (block, byte) of the image) before
-    streaming — the chip's own register image, unchanged. ``"hardwired"``: the init.yaml weights
-    generated into the design as constants.
+    ``weights_mode="registers"`` (default): the rtl stage's reconfigurable chip-arithmetic design
+    ``build/rtl/<rtl_config>`` (read through ``build/rtl/index.json``, not regenerated), loaded with
+    the init.yaml weights through its I2C-mapped register port (one write per (block, byte) of the
+    image) before streaming — the chip's own register image, unchanged. ``"hardwired"``: a what-if
+    design with the init.yaml weights generated in as constants (generated here into ``work``: the
+    rtl stage has no design for one particular weight set).
     """
     from econt.rtl.config import load_rtl_config, rtl_config_path
     from econt.rtl.generator import generate_design
+    from econt.rtl.index import indexed_design
     from econt.verify.sim import StreamChunk, simulate
 
     if weights_mode not in ("hardwired", "registers"):
         raise StageError(f"weights_mode must be 'hardwired' or 'registers', got {weights_mode!r}.")
-    overrides: dict[str, Any] = {"arithmetic": "chip"}
-    if weights_mode == "hardwired":
+    if weights_mode == "registers":
+        design = indexed_design(rtl_config)
+        if design.manifest["arithmetic"] != "chip" or design.manifest["weights"] != "reconfigurable":
+            raise StageError(f"build/rtl/{rtl_config}: arithmetic {design.manifest['arithmetic']!r}, weights "
+                             f"{design.manifest['weights']!r}; the conformance run needs a reconfigurable design with "
+                             "the chip's arithmetic (configs/rtl/econt_chip.yaml).")
+    else:
         from econt.export import save_weights_json
 
         wfile = save_weights_json(chip.weights, Path(work) / "init_weights.json")
-        overrides.update({"weights": "hardwired", "hardwired_weights": str(wfile)})
-    cfg = load_rtl_config(rtl_config_path(rtl_config), overrides=overrides)
-    design = generate_design(cfg, work / f"design_{weights_mode}")
+        cfg = load_rtl_config(rtl_config_path(rtl_config),
+                              overrides={"weights": "hardwired", "hardwired_weights": str(wfile)})
+        design = generate_design(cfg, work / f"design_{weights_mode}")
     calq_cells = chip_to_cells(np.asarray(calq_chip, np.int64))
     t0 = time.perf_counter()
 
