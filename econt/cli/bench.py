@@ -11,13 +11,21 @@ import importlib
 import json
 import time
 
-BENCH_STAGES = ["data", "emd", "export", "train", "verify", "asic"]
+BENCH_STAGES = ["data", "emd", "export", "train", "train-bound", "verify", "asic"]
+#: benchmarks whose module is not ``econt.<stage>.bench``
+BENCH_MODULES = {"train-bound": "econt.train.bench_bound"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run the benchmarks (results in reports/*/summary.json and reports/bench.json)")
     p.add_argument("stages", nargs="*", default=BENCH_STAGES, help=f"subset of {' '.join(BENCH_STAGES)}")
     p.add_argument("--quick", action="store_true", help="smaller problem sizes (smoke test of the benchmarks)")
+    p.add_argument("--bound-samples", type=int, default=None,
+                   help="train-bound: samples (default: the training job's 100k, 70%% train)")
+    p.add_argument("--bound-epochs", type=int, default=None, help="train-bound: max epochs (default: the job's 80)")
+    p.add_argument("--bound-data", choices=["stage", "synthetic"], default=None,
+                   help="train-bound: data source (default: the training job's, the data stage's splits)")
+    p.add_argument("--bound-emd-cnn", default=None, help="train-bound: EMD-CNN model folder (default: build/emd/cnn)")
     p.set_defaults(func=_run)
 
 
@@ -26,16 +34,22 @@ def _run(args: argparse.Namespace) -> int:
 
     results = {}
     for stage in args.stages:
+        name = BENCH_MODULES.get(stage, f"econt.{stage}.bench")
         try:
-            module = importlib.import_module(f"econt.{stage}.bench")
+            module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name == f"econt.{stage}.bench":
+            if exc.name == name:
                 print(f"[bench] {stage}: no benchmark in this build")
                 continue
             raise
         print(f"[bench] {stage}: running", flush=True)
         t0 = time.perf_counter()
-        results[stage] = module.run_bench(quick=args.quick)
+        if stage == "train-bound":
+            results[stage] = module.run_bench(quick=args.quick, n_samples=args.bound_samples,
+                                              epochs=args.bound_epochs, data_source=args.bound_data,
+                                              emd_cnn_model=args.bound_emd_cnn)
+        else:
+            results[stage] = module.run_bench(quick=args.quick)
         print(f"[bench] {stage}: {json.dumps(results[stage], default=str)[:500]} ({time.perf_counter() - t0:.0f} s)", flush=True)
     (reports_dir() / "bench.json").write_text(json.dumps(results, indent=2, default=str))
     return 0

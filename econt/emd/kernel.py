@@ -126,3 +126,70 @@ def emd_rows(A, B, M):
                          MAX_ITER, 0, 0)
         out[r] = cost[0] if code == _OPTIMAL else NOT_SOLVED
     return out
+
+
+@njit(cache=True, nogil=True)
+def emd_and_target_potentials(A, B, M):
+    """Exact EMD and the target's dual potential for each row pair (the EMD's gradient in ``b``).
+
+    Rows of ``A`` and ``B`` (``(N, K)`` float64) are normalised to unit sum; the full
+    (uncancelled) problem is solved by POT's network simplex, whose optimal duals ``(α, β)``
+    satisfy ``EMD = Σ α_i a_i + Σ β_j b_j``. ``β`` is therefore a (super)gradient of the EMD
+    with respect to the target distribution ``b``. The simplex drops empty bins, so ``β`` of a
+    cell where ``b`` is empty is set to the c-transform ``min_i (M_ij − α_i)`` over the source's
+    support: the one-sided derivative for putting mass there. ``β`` is centred (mean zero;
+    constants do not change the EMD on unit-sum maps). A row pair with an empty side gets
+    cost NaN and ``β = 0``; :data:`NOT_SOLVED` marks a failed simplex.
+    """
+    N, K = A.shape
+    cost_out = np.empty(N)
+    beta_out = np.zeros((N, K))
+    a = np.empty(K)
+    b = np.empty(K)
+    D = np.ascontiguousarray(M)
+    G = np.empty(K * K)
+    alpha = np.empty(K)
+    beta = np.empty(K)
+    cost = np.empty(1)
+    for r in range(N):
+        sa = 0.0
+        sb = 0.0
+        for k in range(K):
+            sa += A[r, k]
+            sb += B[r, k]
+        if not (sa > 0.0 and sb > 0.0):
+            cost_out[r] = np.nan
+            continue
+        ta = 0.0
+        tb = 0.0
+        for k in range(K):
+            a[k] = A[r, k] / sa
+            b[k] = B[r, k] / sb
+            ta += a[k]
+            tb += b[k]
+        scale = ta / tb
+        for k in range(K):
+            b[k] *= scale
+            alpha[k] = 0.0
+            beta[k] = 0.0
+        code = _emd_wrap(K, K, a.ctypes, b.ctypes, D.ctypes, G.ctypes, alpha.ctypes, beta.ctypes, cost.ctypes,
+                         MAX_ITER, 0, 0)
+        if code != _OPTIMAL:
+            cost_out[r] = NOT_SOLVED
+            continue
+        cost_out[r] = cost[0]
+        mean = 0.0
+        for j in range(K):
+            if not b[j] > 0.0:
+                best = np.inf
+                for i in range(K):
+                    if a[i] > 0.0:
+                        c = D[i, j] - alpha[i]
+                        if c < best:
+                            best = c
+                beta[j] = best
+            mean += beta[j]
+        mean /= K
+        for j in range(K):
+            beta_out[r, j] = beta[j] - mean
+    return cost_out, beta_out

@@ -13,7 +13,7 @@ from typing import Any, Literal, Optional
 from econt.errors import ConfigError
 from econt.paths import repo_root
 
-LossName = Literal["mse", "telescope", "emd_cnn"]
+LossName = Literal["mse", "telescope", "emd_cnn", "exact_emd"]
 
 
 @dataclass(frozen=True)

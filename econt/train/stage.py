@@ -222,12 +222,13 @@ def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: boo
     # callbacks that read the logs (early stopping, checkpoint, LR plateau) see its value
     kind = cfg.fit.target
     callbacks: list = [ExactEmdMonitor(val.x, workers, target=val.target(kind))] if exact else []
-    if name != "emd_cnn":
+    if name not in ("emd_cnn", "exact_emd"):
         return make_loss(name), [], EXACT_MONITOR if exact else "val_loss", callbacks, 0
+    # exact_emd (the surrogate's bound) gets the EMD-CNN loss's MSE warm-up and schedule
     mix_start = 0.0 if fine_tune else cfg.emd_cnn.mse_weight_start
-    loss = make_loss("emd_cnn", emd_fn=emd_fn, mse_weight=mix_start, mse_scale=cfg.emd_cnn.mse_scale)
+    loss = make_loss(name, emd_fn=emd_fn, mse_weight=mix_start, mse_scale=cfg.emd_cnn.mse_scale)
 
-    def emd_cnn(y_true, y_pred):  # the pure EMD-CNN term: what early stopping watches
+    def emd_cnn(y_true, y_pred):  # the pure EMD(-CNN) term: what early stopping watches
         import tensorflow as tf
 
         from econt.train.losses import sum_normalise
@@ -239,7 +240,7 @@ def _loss_and_callbacks(name: str, cfg: TrainConfig, emd_fn: Any, fine_tune: boo
         callbacks.append(MseMixSchedule(loss, mix_start, cfg.emd_cnn.mse_decay_epochs))
         start = cfg.emd_cnn.mse_decay_epochs
     e = cfg.emd_cnn
-    if e.refit_every > 0 and not fine_tune and hasattr(emd_fn, "model"):
+    if name == "emd_cnn" and e.refit_every > 0 and not fine_tune and hasattr(emd_fn, "model"):
         callbacks.append(SurrogateRefit(
             emd_fn.model, emd_fn.model_path, train.x, val.x, y_train=train.target(kind), y_val=val.target(kind),
             start=e.refit_start, every=e.refit_every,
