@@ -4,17 +4,25 @@ Each stage runs in its own Python process (so TensorFlow / simulator memory is r
 between stages) through its ``run_stage(**kwargs) -> dict`` entry point, with its output
 teed to ``build/logs/<stage>.log``. A stage's *fingerprint* is a content hash of
 
-* the source files of the package folders it depends on,
-* its configuration files,
-* the fingerprints of the stages it consumes,
+* the source files it runs: its entry module and every ``econt`` module that module imports,
+  transitively (:func:`module_sources`: an ``ast`` walk over every ``import`` statement,
+  function-level ones included, plus string literals naming an ``econt`` module, such as the
+  cocotb test module handed to the simulator) — never a hand-written list, so a stage is
+  rerun when any file it imports changes and only then;
+* non-Python files it reads (``extra_sources``: the Tcl flows) and its configuration files;
+* what it consumes from earlier stages: the content of the artifacts it declares
+  (``inputs``, e.g. ``build/rtl/index.json``, which lists the designs with their Verilog
+  hashes) or, for stages that consume an earlier stage's outputs as a whole, that stage's
+  fingerprint (``uses``; by default every stage in ``after``);
 * the reference data it reads (file sizes and modification times under ../shared),
 
 and a stage is skipped when its fingerprint equals the one recorded after its last
-successful run (``build/pipeline/state.json``) and its declared outputs exist.
-Measured stage times go to ``reports/timings.json``.
+successful run (``build/pipeline/state.json``) and its declared outputs exist. ``after`` only
+orders the stages. Measured stage times go to ``reports/timings.json``.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
@@ -35,46 +43,59 @@ from econt.paths import repo_root, reports_dir, shared_dir, work_dir
 class Stage:
     name: str
     entry: str  # "module:function", called as function(**kwargs) -> dict
-    sources: tuple[str, ...]  # repo-relative folders/files whose content affects the result
     configs: tuple[str, ...] = ()
-    after: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()  # stages that run first
     outputs: tuple[str, ...] = ()  # repo-relative paths that must exist to skip
     uses_shared: bool = False
     kwargs: dict[str, Any] = field(default_factory=dict)
     fix_hint: str = ""
+    #: repo-relative non-Python files/folders the stage reads (its Python sources are derived)
+    extra_sources: tuple[str, ...] = ()
+    #: artifacts of earlier stages ("build/…", "reports/…") whose content the stage consumes
+    inputs: tuple[str, ...] = ()
+    #: earlier stages whose fingerprint enters this one (None → every stage in ``after``)
+    uses: tuple[str, ...] | None = None
 
+    @property
+    def module(self) -> str:
+        return self.entry.split(":")[0]
 
-_CORE = ("econt/__init__.py", "econt/config.py", "econt/paths.py", "econt/errors.py", "econt/summary.py", "econt/geometry")
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        return self.after if self.uses is None else self.uses
+
 
 STAGES: dict[str, Stage] = {
     s.name: s
     for s in [
-        Stage("data", "econt.data.stage:run_stage", _CORE + ("econt/data",), ("configs/data",),
+        Stage("data", "econt.data.stage:run_stage", ("configs/data",),
               outputs=("reports/data/summary.json",), uses_shared=True,
               fix_hint="check configs/data/*.yaml and that ../shared/econt-vectors is readable"),
-        Stage("emd", "econt.emd.stage:run_stage", _CORE + ("econt/emd",), ("configs/emd",), after=("data",),
+        Stage("emd", "econt.emd.stage:run_stage", ("configs/emd",), after=("data",),
               outputs=("reports/emd/summary.json",), uses_shared=True,
               fix_hint="see configs/emd/*.yaml; delete build/emd to force pair regeneration"),
-        Stage("train", "econt.train.stage:run_stage", _CORE + ("econt/train", "econt/model", "econt/export", "econt/emd/cnn.py"),
-              ("configs/train", "configs/model"), after=("data", "emd"),
+        Stage("train", "econt.train.stage:run_stage", ("configs/train", "configs/model"), after=("data", "emd"),
               outputs=("reports/train/summary.json",), uses_shared=True,
               fix_hint="see configs/train/*.yaml (epochs, samples); the EMD-CNN model must exist (stage emd)"),
-        Stage("export", "econt.export.stage:run_stage", _CORE + ("econt/export", "econt/model"), ("configs/model",),
+        Stage("export", "econt.export.stage:run_stage", ("configs/model",),
               after=("train",), outputs=("build/export",),
               fix_hint="the trained models must exist (stage train); a weight that does not fit its width is named in the log"),
-        Stage("rtl", "econt.rtl.stage:run_stage", _CORE + ("econt/rtl", "econt/verify", "econt/model", "econt/export"),
-              ("configs/rtl", "configs/model"), after=("export",),
+        # the rtl stage verifies every design with the trained exports: it uses the export stage
+        Stage("rtl", "econt.rtl.stage:run_stage", ("configs/rtl", "configs/model"), after=("export",),
               outputs=("reports/rtl/summary.json", "build/rtl/index.json"), uses_shared=True,
               fix_hint="iverilog/verilator must be installed (make setup); see the log for the first mismatching sample"),
-        Stage("conformance", "econt.verify.conformance.run:run_stage",
-              _CORE + ("econt/verify/conformance", "econt/data", "econt/model", "econt/export", "econt/rtl"),
-              ("configs/model",), after=("rtl",), outputs=("reports/conformance/summary.json",), uses_shared=True,
+        # conformance and asic consume the rtl stage's designs (build/rtl/index.json: configs and
+        # Verilog hashes), not the trained weights: a training edit that leaves the Verilog alone
+        # does not rerun them
+        Stage("conformance", "econt.verify.conformance.run:run_stage", ("configs/model", "configs/rtl"),
+              after=("rtl",), uses=(), inputs=("build/rtl/index.json",),
+              outputs=("reports/conformance/summary.json",), uses_shared=True,
               fix_hint="needs ../shared/econt-vectors; the log names the first crossing and stage that diverged"),
-        Stage("asic", "econt.asic.stage:run_stage", _CORE + ("econt/asic", "econt/rtl", "flows"),
-              ("pdk_configs", "configs/rtl", "configs/model"), after=("rtl",),
+        Stage("asic", "econt.asic.stage:run_stage", ("pdk_configs", "configs/rtl", "configs/model"),
+              after=("rtl",), uses=(), inputs=("build/rtl/index.json",), extra_sources=("flows",),
               outputs=("reports/asic/summary.json",), uses_shared=True,
               fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
-        Stage("report", "econt.report.dashboard:run_stage", _CORE + ("econt/report",), (),
+        Stage("report", "econt.report.dashboard:run_stage", (),
               after=("data", "emd", "train", "export", "rtl", "asic", "conformance"), outputs=("reports/index.html",),
               fix_hint="run the stages it summarises first (make all)"),
     ]
@@ -109,13 +130,96 @@ def _shared_signature() -> str:
     return h.hexdigest()
 
 
-def fingerprint(stage: Stage, upstream: dict[str, str], shared_sig: str) -> str:
-    root = repo_root()
+def source_root() -> Path:
+    """The folder holding the ``econt`` package, configs and flows whose content is hashed."""
+    return repo_root()
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    base = root.joinpath(*name.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _imported_names(path: Path, module: str) -> set[str]:
+    """Every module name an ``import`` in ``path`` can load (``from a import b`` → ``a`` and ``a.b``),
+    and every string literal that names a module; relative imports resolved against ``module``."""
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except SyntaxError as exc:
+        raise StageError(f"{path}: line {exc.lineno}: syntax error ({exc.msg}); fix it before running the pipeline.") from exc
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("econt."):
+            names.add(node.value.split(":")[0])
+    return names
+
+
+def module_sources(module: str, root: Path | None = None, package: str = "econt") -> list[Path]:
+    """Source files of ``module`` and of every ``package`` module it imports, transitively
+    (with the ``__init__.py`` of each package on the way, which Python runs on import)."""
+    root = Path(root or source_root())
+    seen: set[str] = set()
+    files: set[Path] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (name == package or name.startswith(package + ".")):
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo.extend(".".join(parts[:i]) for i in range(1, len(parts)))     # parent packages run first
+        path = _module_file(name, root)
+        if path is None:
+            continue                                                      # an attribute, not a module
+        files.add(path)
+        todo.extend(_imported_names(path, name))
+    if _module_file(module, root) is None:
+        raise StageError(f"pipeline: stage module {module} not found under {root}; fix the stage's entry.")
+    return sorted(files)
+
+
+def stage_sources(stage: Stage, root: Path | None = None) -> list[Path]:
+    """Every file whose content enters the stage's fingerprint (sources, extra sources, configs)."""
+    root = Path(root or source_root())
+    files = list(module_sources(stage.module, root))
+    for rel in stage.extra_sources + stage.configs:
+        p = root / rel
+        files.extend(sorted(c for c in p.rglob("*") if c.is_file() and "__pycache__" not in c.parts)
+                     if p.is_dir() else [p] if p.is_file() else [])
+    return files
+
+
+def fingerprint(stage: Stage, upstream: dict[str, str], shared_sig: str, root: Path | None = None) -> str:
+    root = Path(root or source_root())
     h = hashlib.sha256(stage.name.encode())
-    for rel in stage.sources + stage.configs:
-        _hash_path(h, root / rel, root)
-    for dep in stage.after:
+    for f in stage_sources(stage, root):
+        _hash_path(h, f, root)
+    for dep in stage.upstream:
         h.update(f"{dep}={upstream.get(dep, '')}".encode())
+    for rel in stage.inputs:
+        p = _output_path(rel)
+        h.update(rel.encode())
+        if p.is_dir():
+            _hash_path(h, p, p)
+        elif p.is_file():
+            h.update(p.read_bytes())
+        else:
+            h.update(b"absent")
     if stage.uses_shared:
         h.update(shared_sig.encode())
     h.update(json.dumps(stage.kwargs, sort_keys=True).encode())
