@@ -111,3 +111,11 @@ def test_broken_image_is_detected(tmp_path):
                                         (3, "3"), (float("nan"), "n/a"), (0.0012, "1.20e-03")])
 def test_number_format(value, text):
     assert fmt(value) == text
+
+
+def test_dashboard_shows_the_deployed_baseline_finding(tmp_path):
+    (tmp_path / "emd").mkdir()
+    finding = "worse than a flat map: deployed 2.25 vs flat map 1.28. Likely cause: decoder output layout/weights."
+    (tmp_path / "emd" / "summary.json").write_text(json.dumps({"peers": {"deployed_baseline": {"finding": finding}}}))
+    text = build_dashboard(tmp_path).read_text()
+    assert "Deployed baseline on the real vectors — worse than a flat map: deployed 2.25" in text

@@ -92,9 +92,11 @@ def real_vector_inputs() -> Dataset | None:
     return shared_econt_vectors(order="cells", config=DEPLOYED_AE[1], drop_empty=True)
 
 
-def real_vector_pairs() -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
-    """(inputs, reconstructions, info) from the real ECON-T vectors through the shared deployed
-    autoencoder, or a string saying why they are unavailable."""
+def _deployed_reconstruction() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]] | str:
+    """(inputs, reconstructed cells, decoded 8x8 images, latents, info) of the real vectors through
+    the shared deployed autoencoder, or a string saying why they are unavailable."""
+    import tf_keras as keras
+
     from econt.data.normalise import normalise_float
     from econt.model.qkeras_model import cells_to_input, load_deployed_decoder, load_deployed_encoder
 
@@ -107,14 +109,92 @@ def real_vector_pairs() -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
     encoder, cfg = load_deployed_encoder(ae_dir)
     decoder, _ = load_deployed_decoder(ae_dir, cfg)
     x, _ = normalise_float(calq)
-    latent = encoder.predict(cells_to_input(x, cfg), batch_size=4096, verbose=0)
+    latent = np.asarray(encoder.predict(cells_to_input(x, cfg), batch_size=4096, verbose=0), dtype=np.float64)
     recon = np.asarray(decoder.predict(latent, batch_size=4096, verbose=0), dtype=np.float64).reshape(len(calq), 48)
+    image_model = keras.Model(decoder.input, decoder.get_layer("decoder_output").output)
+    image = np.asarray(image_model.predict(latent, batch_size=4096, verbose=0), dtype=np.float64).reshape(len(calq), -1)
     info = {
         "source": "shared/econt-vectors/testInput.csv through AE_8x8_c8_S2_ele_qkeras (encoder.hdf5 + decoder.hdf5)",
         "n_crossings_nonempty": int(len(calq)),
         "cell_order": "cells (econt.data.vectors)",
+        "latent_max": float((1 << cfg.latent_integer) - 2.0 ** -cfg.latent_frac),
     }
+    return calq, recon, image, latent, info
+
+
+def _diagnosis_finding(d: dict[str, Any]) -> str:
+    """One sentence from the measured diagnosis (each clause is decided by its figure)."""
+    head = "worse than a flat map" if d["emd_deployed"] > d["emd_flat_map"] else "no worse than a flat map"
+    clauses = [f"deployed {d['emd_deployed']:.2f} vs flat map {d['emd_flat_map']:.2f}; the decoder's mean map alone "
+               f"costs {d['emd_decoder_mean_map']:.2f} (the input's mean map {d['emd_input_mean_map']:.2f})"]
+    causes = []
+    unused = d["decoded_energy_fraction_unused_pixels"]
+    if unused > 0.25:
+        causes.append(f"decoder output layout/weights: {100 * unused:.0f}% of the decoded 8x8 energy lands in the "
+                      "16 pixels that carry no cell")
+    if d["latent_saturated_fraction"] > 0.01:
+        causes.append(f"latent scaling: {100 * d['latent_saturated_fraction']:.1f}% of the latents saturate")
+    order_ok = d["cell_correlation_diagonal_mean"] > 0.2 and abs(d["cell_correlation_offdiagonal_mean"]) < 0.05
+    clauses.append(f"cell arrangement {'consistent' if order_ok else 'suspect'} (per-cell input/output correlation "
+                   f"{d['cell_correlation_diagonal_mean']:.2f} same cell, {d['cell_correlation_offdiagonal_mean']:.3f} "
+                   "other cells)")
+    clauses.append(f"latents saturated {100 * d['latent_saturated_fraction']:.2f}%")
+    return f"{head}: " + "; ".join(clauses) + ". Likely cause: " + ("; ".join(causes) if causes else "not identified") + "."
+
+
+def real_vector_pairs() -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | str:
+    """(inputs, reconstructions, info) from the real ECON-T vectors through the shared deployed
+    autoencoder, or a string saying why they are unavailable."""
+    got = _deployed_reconstruction()
+    if isinstance(got, str):
+        return got
+    calq, recon, _image, _latent, info = got
     return calq, recon, info
+
+
+def deployed_baseline_diagnosis(workers: int = 2) -> dict[str, Any] | str:
+    """Why the deployed autoencoder reconstructs the real vectors worse than a flat map: its EMD
+    beside references that carry no event information, and the decoder's output layout.
+
+    * ``emd_flat_map``: EMD(input, uniform 48-cell map); ``emd_input_mean_map``: EMD(input, the
+      mean input map of the orbit); ``emd_decoder_mean_map``: EMD(input, the mean decoded map) —
+      what the decoder's average shape alone costs;
+    * ``decoded_energy_fraction_unused_pixels``: share of the decoder's 8x8 output in the 16
+      pixels that carry no cell (dropped by the cell gather);
+    * ``latent_saturated_fraction``: latents at the quantiser's maximum (a scaling problem would
+      show here); ``cell_correlation_*``: per-cell correlation of input and decoded fractions
+      across crossings (diagonal: same cell; off-diagonal mean), a check of the arrangement.
+    """
+    from econt.geometry import REMAP_8X8
+
+    got = _deployed_reconstruction()
+    if isinstance(got, str):
+        return got
+    calq, recon, image, latent, info = got
+    recon = np.clip(recon, 0.0, None)
+    n = len(calq)
+    deployed = emd_batch(calq, recon, workers=workers)
+    fin = calq / calq.sum(axis=1, keepdims=True)
+    fout = recon / np.maximum(recon.sum(axis=1, keepdims=True), 1e-30)
+    refs = {"emd_flat_map": np.ones((n, 48)), "emd_input_mean_map": np.tile(fin.mean(axis=0), (n, 1)),
+            "emd_decoder_mean_map": np.tile(fout.mean(axis=0), (n, 1))}
+    used = np.zeros(image.shape[1], dtype=bool)
+    used[np.asarray(REMAP_8X8)] = True
+    a = (fin - fin.mean(0)) / (fin.std(0) + 1e-12)
+    b = (fout - fout.mean(0)) / (fout.std(0) + 1e-12)
+    corr = a.T @ b / n
+    out: dict[str, Any] = {
+        "crossings": n, "emd_deployed": float(np.nanmean(deployed)),
+        **{k: float(np.nanmean(emd_batch(calq, v, workers=workers))) for k, v in refs.items()},
+        "decoded_energy_fraction_unused_pixels": float(np.clip(image, 0, None)[:, ~used].sum()
+                                                       / np.clip(image, 0, None).sum()),
+        "latent_saturated_fraction": float((latent >= info["latent_max"]).mean()),
+        "cell_correlation_diagonal_mean": float(np.diag(corr).mean()),
+        "cell_correlation_offdiagonal_mean": float((corr.sum() - np.trace(corr)) / (48 * 47)),
+        "input_cells_above_minimum_median": float(np.median((calq > calq.min()).sum(axis=1))),
+    }
+    out["finding"] = _diagnosis_finding(out)
+    return out
 
 
 def peers_block(
@@ -144,6 +224,8 @@ def peers_block(
         real_a, real_b, info = real
         real_true = emd_batch(real_a, real_b, workers=workers)
         block["real_vectors"] = {**info, "exact_emd_mean": float(np.nanmean(real_true))}
+        diag = deployed_baseline_diagnosis(workers)
+        block["deployed_baseline"] = diag if isinstance(diag, dict) else {"skipped": diag}
     for name, model in models.items():
         entry: dict[str, Any] = {}
         for label, kind in (("synthetic_ae", KIND_AE), ("synthetic_pair", KIND_PAIR)):

@@ -113,7 +113,7 @@ def _emd_rows(s: Summaries) -> str:
         rows.append('<tr><th>deployed ECON-T encoder (baseline)</th><td class="missing">—</td><td class="missing">—</td>'
                     + s.cell("train", base) + "</tr>")
     if not rows:
-        return '<p class="missing">Training has not run yet (make train).</p>'
+        return '<p class="missing">Training has not run yet (make train).</p>' + _deployed_finding(s)
     ratios = _kv_rows(s, "train", [
         ("EMD-CNN loss / telescope, synthetic test (target ≤ 0.85)", ["ratio_emd_cnn_over_telescope_test"]),
         ("EMD-CNN loss / MSE, synthetic test (target ≤ 0.75)", ["ratio_emd_cnn_over_mse_test"]),
@@ -122,7 +122,16 @@ def _emd_rows(s: Summaries) -> str:
         ("integer model vs QKeras: mismatches", ["bit_exact_mismatches"]),
         ("integer model vs QKeras: samples compared", ["bit_exact_samples"])])
     return ("<table><tr><th>loss</th><th>mean EMD, synthetic test</th><th>median EMD, synthetic test</th>"
-            "<th>mean EMD, real ECON-T vectors</th></tr>" + "".join(rows) + "</table>" + ratios)
+            "<th>mean EMD, real ECON-T vectors</th></tr>" + "".join(rows) + "</table>" + _deployed_finding(s) + ratios)
+
+
+def _deployed_finding(s: Summaries) -> str:
+    """The emd stage's diagnosis of the deployed baseline on the real vectors (econt.emd.evaluate)."""
+    finding = get_path(s.docs.get("emd", {}), "peers.deployed_baseline.finding")
+    if not isinstance(finding, str):
+        return ""
+    return (f'<p class="note" data-source="emd/summary.json" data-key="peers.deployed_baseline.finding">'
+            f"Deployed baseline on the real vectors — {html.escape(finding)}</p>")
 
 
 def _asic_entries(s: Summaries) -> list[tuple[str, str]]:
