@@ -21,6 +21,12 @@ def test_run_stage_small(tmp_path, monkeypatch):
     for name in ("synthetic", "train", "val", "test") + (("real_testinput",) if have_real else ()):
         assert (tmp_path / "data" / f"{name}.npz").is_file()
     assert (tmp_path / "data" / "resolved_config.yaml").is_file()
+    if have_real:   # written in the kit's cell order, and says so
+        from econt.data.vectors import dataset_order, shared_econt_vectors
+
+        real = Dataset.load(tmp_path / "data" / "real_testinput.npz")
+        assert dataset_order(real) == "cells" and "cell order: cells" in real.source
+        np.testing.assert_array_equal(real.charges, shared_econt_vectors().charges)
     saved = json.loads((tmp_path / "reports" / "data" / "summary.json").read_text())
     assert saved["n_train"] == summary["n_train"] and saved["real_samples_loaded"] == summary["real_samples_loaded"]
     assert (tmp_path / "reports" / "data" / "inspect.png").stat().st_size > 10_000

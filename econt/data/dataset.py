@@ -1,8 +1,9 @@
 """The one in-memory dataset type of the kit, and its ``.npz`` file format.
 
 A :class:`Dataset` is ``charges`` — ``(N, 48)`` float64 trigger-cell charges in CALQ
-units (integer-valued for hardware data) in the cell order of the source (training
-index order for CSV and synthetic data, mux-output order for ePortRX data) — plus
+units (integer-valued for hardware data) in the kit's cell order (the training index order;
+``econt.data.vectors`` records ``meta["cell_order"]`` for the ECON-T vectors and gives the
+chip's CALQ order only when asked; the raw ``read_eportrx_csv`` output is in chip order) — plus
 per-sample metadata arrays of length N and a free-text ``source``.
 
 Standard metadata keys (always present; missing ones are filled with the defaults
