@@ -63,3 +63,6 @@ def test_cli_convert_real_vectors(tmp_path, shared):
                  str(shared / "econt-vectors" / "AE" / "init.yaml"), "--out", str(conv)]) == 0
     real = Dataset.load(conv)
     assert len(real) == 3564 and np.all(real.charges > 0)
+    from econt.data.vectors import dataset_order, shared_econt_vectors
+    assert dataset_order(real) == "cells"                          # converted in the kit's cell order
+    np.testing.assert_array_equal(real.charges, shared_econt_vectors().charges)

@@ -27,9 +27,11 @@ def load_any(path: str | Path, init_yaml: str | Path | None = None, skip_bad_row
     if "CALQ_0" in first:
         from econt.data.csv_reader import read_calq_csv
         return read_calq_csv(path, skip_bad_rows=skip_bad_rows, report=report), report
-    from econt.data.eportrx import EcontInputConfig, input_config_from_init_yaml, read_eportrx_csv
-    cfg = input_config_from_init_yaml(init_yaml) if init_yaml else EcontInputConfig()
-    return read_eportrx_csv(path, cfg, skip_bad_rows=skip_bad_rows, report=report), report
+    from econt.data.eportrx import EcontInputConfig
+    from econt.data.vectors import load_econt_vectors
+    # the one ECON-T vector loader: the kit's cell order (the raw decoder gives the chip's CALQ order)
+    cfg = None if init_yaml else EcontInputConfig()
+    return load_econt_vectors(path, init_yaml, input_config=cfg, skip_bad_rows=skip_bad_rows, report=report), report
 
 
 def inspect_png(ds: Dataset, out_png: str | Path, n_events: int = 4, seed: int = 0) -> Path:

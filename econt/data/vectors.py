@@ -26,6 +26,7 @@ from typing import Literal
 
 import numpy as np
 
+from econt.data._csvtools import SkipReport
 from econt.data.dataset import Dataset
 from econt.data.eportrx import EcontInputConfig, input_config_from_init_yaml, read_eportrx_csv
 from econt.errors import DataError
@@ -96,12 +97,14 @@ def _with_order(source: str, order: str) -> str:
 
 def load_econt_vectors(words: str | Path | None = None, init_yaml: str | Path | None = None, *,
                        order: VectorOrder = "cells", input_config: EcontInputConfig | None = None,
-                       limit: int | None = None, drop_empty: bool = False) -> Dataset:
+                       limit: int | None = None, drop_empty: bool = False, skip_bad_rows: bool = False,
+                       report: SkipReport | None = None) -> Dataset:
     """The ECON-T test vectors as a :class:`Dataset` in ``order`` (module docstring).
 
     ``words`` / ``init_yaml`` default to the shared files; ``input_config`` replaces the
     ``init.yaml`` registers (the conformance stage passes the chip configuration it tests).
     ``limit``: the first crossings only. ``drop_empty``: drop crossings whose charges sum to 0.
+    ``skip_bad_rows`` / ``report``: as :func:`econt.data.eportrx.read_eportrx_csv`.
     Raises DataError when the shared files are needed and absent.
     """
     if order not in ORDERS:
@@ -117,8 +120,9 @@ def load_econt_vectors(words: str | Path | None = None, init_yaml: str | Path | 
         cfg = input_config_from_init_yaml(init)
         regs = str(init)
     else:
-        cfg, regs = input_config, "given input registers"
-    raw = read_eportrx_csv(words, cfg)
+        cfg, regs = input_config, ("the emulator's default input registers (low-density module)"
+                                   if input_config == EcontInputConfig() else "given input registers")
+    raw = read_eportrx_csv(words, cfg, skip_bad_rows=skip_bad_rows, report=report)
     if limit is not None:
         if limit < 0:
             raise DataError(f"load_econt_vectors: limit={limit}; give a number of crossings ≥ 0 or None.")
