@@ -5,6 +5,12 @@ reads a YAML file and builds it, raising :class:`ConfigError` that names the
 file, the field and the fix for unknown keys, missing fields and wrong types.
 Nested dataclasses, ``tuple``/``list`` of scalars, ``Literal`` choices and
 ``Optional`` are supported.
+
+Relative paths: a ``Path``-typed field given in a config file is resolved against the folder of
+*that* file (for ``extends:`` chains, the file that sets the field); one given as an override
+(``--set key=value``) against the current directory. Defaults written in the dataclasses
+(e.g. ``configs/model/econt_default.yaml``) name files of the kit and are resolved by the stage
+against the install tree.
 """
 from __future__ import annotations
 
@@ -38,7 +44,11 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _coerce(value: Any, tp: Any, where: str, source: str) -> Any:
+#: dotted field name → folder its relative paths are taken from (set while a file is being built)
+_Origins = Mapping[str, Path]
+
+
+def _coerce(value: Any, tp: Any, where: str, source: str, origins: _Origins | None = None) -> Any:
     origin = get_origin(tp)
     if tp is Any:
         return value
@@ -51,7 +61,7 @@ def _coerce(value: Any, tp: Any, where: str, source: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _coerce(value, arg, where, source)
+                return _coerce(value, arg, where, source, origins)
             except ConfigError as exc:
                 errors.append(str(exc))
         raise ConfigError(errors[-1] if errors else f"{source}: field '{where}' has an invalid value {value!r}.")
@@ -65,7 +75,7 @@ def _coerce(value: Any, tp: Any, where: str, source: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{source}: field '{where}' must be a mapping (section), got {value!r}.")
-        return build_dataclass(tp, value, source, prefix=where + ".")
+        return build_dataclass(tp, value, source, prefix=where + ".", origins=origins)
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{source}: field '{where}' must be a list, got {value!r}.")
@@ -73,10 +83,10 @@ def _coerce(value: Any, tp: Any, where: str, source: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{source}: field '{where}' must have {len(args)} entries, got {len(value)}.")
-            items = [_coerce(v, a, f"{where}[{i}]", source) for i, (v, a) in enumerate(zip(value, args))]
+            items = [_coerce(v, a, f"{where}[{i}]", source, origins) for i, (v, a) in enumerate(zip(value, args))]
         else:
             item_tp = args[0] if args else Any
-            items = [_coerce(v, item_tp, f"{where}[{i}]", source) for i, v in enumerate(value)]
+            items = [_coerce(v, item_tp, f"{where}[{i}]", source, origins) for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, Mapping):
@@ -101,11 +111,14 @@ def _coerce(value: Any, tp: Any, where: str, source: str) -> Any:
     if tp is Path:
         if not isinstance(value, str):
             raise ConfigError(f"{source}: field '{where}' must be a path string, got {value!r}.")
-        return Path(value)
+        path = Path(value).expanduser()
+        base = (origins or {}).get(where.split("[")[0])
+        return path if (path.is_absolute() or base is None) else base / path
     return value
 
 
-def build_dataclass(cls: type[T], data: Mapping[str, Any], source: str = "<config>", prefix: str = "") -> T:
+def build_dataclass(cls: type[T], data: Mapping[str, Any], source: str = "<config>", prefix: str = "",
+                    origins: _Origins | None = None) -> T:
     """Build dataclass ``cls`` from a mapping, validating names and types.
 
     After construction, a ``validate(self, source)`` method on the dataclass (if any)
@@ -122,7 +135,7 @@ def build_dataclass(cls: type[T], data: Mapping[str, Any], source: str = "<confi
     kwargs = {}
     for name, field in fields.items():
         if name in data:
-            kwargs[name] = _coerce(data[name], hints[name], prefix + name, source)
+            kwargs[name] = _coerce(data[name], hints[name], prefix + name, source, origins)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{source}: required field '{prefix}{name}' is missing. Add it to the file.")
     obj = cls(**kwargs)
@@ -139,34 +152,52 @@ def _deep_merge(base: dict, top: dict) -> dict:
     return out
 
 
-def read_yaml_extended(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
-    """A config file with its optional ``extends: other.yaml`` (relative to the file) resolved:
-    the file's fields are deep-merged over the base's."""
-    path = Path(path)
+def _leaf_origins(data: Mapping, folder: Path, prefix: str = "") -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for key, value in data.items():
+        out[prefix + str(key)] = folder
+        if isinstance(value, Mapping):
+            out.update(_leaf_origins(value, folder, prefix + str(key) + "."))
+    return out
+
+
+def _read_with_origins(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, dict[str, Path]]:
     data = read_yaml(path)
     base = data.pop("extends", None)
+    origins = _leaf_origins(data, path.resolve().parent)
     if base is None:
-        return data
+        return data, origins
     base_path = (path.parent / str(base)).resolve()
     if base_path in _seen or base_path == path.resolve():
         raise ConfigError(f"{path}: field 'extends' = {base!r} makes a cycle of config files; remove it.")
     if not base_path.is_file():
         raise ConfigError(f"{path}: field 'extends' = {base!r}: {base_path} does not exist; give a config file "
                           "path relative to this file.")
-    return _deep_merge(read_yaml_extended(base_path, _seen + (path.resolve(),)), data)
+    base_data, base_origins = _read_with_origins(base_path, _seen + (path.resolve(),))
+    return _deep_merge(base_data, data), {**base_origins, **origins}
+
+
+def read_yaml_extended(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """A config file with its optional ``extends: other.yaml`` (relative to the file) resolved:
+    the file's fields are deep-merged over the base's."""
+    return _read_with_origins(Path(path), _seen)[0]
 
 
 def load_config(cls: type[T], path: str | Path, overrides: Mapping[str, Any] | None = None) -> T:
     """Read YAML ``path`` (and the file it ``extends``) into dataclass ``cls``; ``overrides``
-    (dotted keys) win over the file."""
-    data = read_yaml_extended(path)
+    (dotted keys) win over the file. Relative ``Path`` fields resolve against the file that sets
+    them; relative paths in overrides against the current directory."""
+    data, origins = _read_with_origins(Path(path))
     for dotted, value in (overrides or {}).items():
         node = data
         *parents, leaf = dotted.split(".")
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
-    return build_dataclass(cls, data, source=str(path))
+        origins[dotted] = Path.cwd()
+        if isinstance(value, Mapping):
+            origins.update(_leaf_origins(value, Path.cwd(), dotted + "."))
+    return build_dataclass(cls, data, source=str(path), origins=origins)
 
 
 def to_plain(obj: Any) -> Any:

@@ -1,7 +1,13 @@
-"""Where things live: the repository, the reports folder and the shared reference data.
+"""Where things live: the working folder (build/, reports/), the install tree and the shared data.
 
-The reference data (``../shared`` beside the repository) is never copied into the
-repo. ``ECONT_SHARED`` overrides its location.
+Outputs go where the user works: ``build/`` (caches, intermediate artifacts) and ``reports/``
+(summaries, plots, the dashboard) are folders of the *working directory* — the current directory,
+or the one given with ``econt --workdir DIR`` (which sets ``ECONT_WORKDIR``). ``ECONT_BUILD`` and
+``ECONT_REPORTS`` override each folder on its own. The install tree (``REPO_ROOT``) is only read:
+the kit's own configs, flows and PDK configs live there.
+
+The reference data (``../shared`` beside the repository or beside the working directory) is never
+copied into the repo. ``ECONT_SHARED`` overrides its location.
 """
 from __future__ import annotations
 
@@ -20,29 +26,84 @@ CHIP_EXPORT_DIR = "export_chip_arithmetic"
 
 
 def repo_root() -> Path:
+    """The install tree: the kit's configs/, flows/, pdk_configs/ (read, never written)."""
     return REPO_ROOT
 
 
-def reports_dir(*parts: str) -> Path:
-    """``reports/<parts>`` (``ECONT_REPORTS`` overrides the root); created on demand."""
-    root = Path(os.environ.get("ECONT_REPORTS", REPO_ROOT / "reports"))
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
+def workdir() -> Path:
+    """The working folder: ``ECONT_WORKDIR`` (``econt --workdir``) or the current directory."""
+    return Path(os.environ.get("ECONT_WORKDIR") or os.getcwd()).resolve()
+
+
+def build_root() -> Path:
+    """``build/`` of the working folder (``ECONT_BUILD`` overrides it); not created here."""
+    env = os.environ.get("ECONT_BUILD")
+    return Path(env).resolve() if env else workdir() / "build"
+
+
+def reports_root() -> Path:
+    """``reports/`` of the working folder (``ECONT_REPORTS`` overrides it); not created here."""
+    env = os.environ.get("ECONT_REPORTS")
+    return Path(env).resolve() if env else workdir() / "reports"
+
+
+def output_path(rel: str) -> Path:
+    """A path spelled "build/…" or "reports/…" under the roots above (other heads: the working folder)."""
+    head, _, rest = rel.partition("/")
+    base = {"build": build_root, "reports": reports_root}.get(head)
+    if base is None:
+        return workdir() / rel
+    return base() / rest if rest else base()
+
+
+def ensure_dir(path: str | Path, what: str = "output folder") -> Path:
+    """Create folder ``path`` (and parents); a clear error when a part of it is an existing file."""
+    path = Path(path)
+    for parent in [path, *path.parents]:
+        if parent.exists() and not parent.is_dir():
+            raise EcontError(f"{what} {path}: '{parent}' is an existing file, not a folder. "
+                             "Give an output path outside it (or remove the file).")
+        if parent.is_dir():
+            break
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EcontError(f"{what} {path}: cannot create it ({exc.strerror}). Give a writable path.") from exc
     return path
+
+
+def ensure_parent(path: str | Path, what: str = "output file") -> Path:
+    """``path`` with its parent folder created (see :func:`ensure_dir`); refuses an existing folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise EcontError(f"{what} {path} is an existing folder; give a file name (e.g. {path / 'out'}).")
+    ensure_dir(path.parent, what=f"folder of {what}")
+    return path
+
+
+def reports_dir(*parts: str) -> Path:
+    """``reports/<parts>`` of the working folder; created on demand."""
+    return ensure_dir(reports_root().joinpath(*parts))
 
 
 def work_dir(*parts: str) -> Path:
-    """``build/<parts>``: caches and intermediate artifacts (git-ignored)."""
-    root = Path(os.environ.get("ECONT_BUILD", REPO_ROOT / "build"))
-    path = root.joinpath(*parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """``build/<parts>`` of the working folder: caches and intermediate artifacts; created on demand."""
+    return ensure_dir(build_root().joinpath(*parts))
+
+
+def _shared_candidates() -> list[Path]:
+    env = os.environ.get("ECONT_SHARED")
+    if env:
+        return [Path(env)]
+    return list(dict.fromkeys([REPO_ROOT.parent / "shared", workdir().parent / "shared", workdir() / "shared"]))
 
 
 def shared_dir() -> Path | None:
     """The shared reference data folder, or None when it is absent."""
-    candidate = Path(os.environ.get("ECONT_SHARED", REPO_ROOT.parent / "shared"))
-    return candidate if candidate.is_dir() else None
+    for candidate in _shared_candidates():
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
 def shared_path(*parts: str) -> Path | None:
@@ -58,10 +119,19 @@ def require_shared(*parts: str) -> Path:
     """Like :func:`shared_path` but raises a clear error when the file is missing."""
     path = shared_path(*parts)
     if path is None:
-        where = os.environ.get("ECONT_SHARED", str(REPO_ROOT.parent / "shared"))
+        where = " or ".join(str(c) for c in _shared_candidates())
         raise EcontError(
             f"reference data '{'/'.join(parts)}' not found under {where}. "
             "Put the shared reference data beside the repository (../shared) "
             "or set ECONT_SHARED to its location."
         )
     return path
+
+
+def shown(path: str | Path) -> str:
+    """``path`` relative to the working folder when inside it (for messages), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(workdir()))
+    except ValueError:
+        return str(path)

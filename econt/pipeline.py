@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from econt.errors import StageError
-from econt.paths import repo_root, reports_dir, shared_dir, work_dir
+from econt.paths import output_path, repo_root, reports_dir, shared_dir, work_dir, workdir
 
 
 @dataclass(frozen=True)
@@ -227,11 +227,8 @@ def fingerprint(stage: Stage, upstream: dict[str, str], shared_sig: str, root: P
 
 
 def _output_path(rel: str) -> Path:
-    """A declared output ("reports/…" or "build/…") under the roots ECONT_REPORTS / ECONT_BUILD select."""
-    head, _, rest = rel.partition("/")
-    env = {"reports": "ECONT_REPORTS", "build": "ECONT_BUILD"}.get(head)
-    base = Path(os.environ.get(env, repo_root() / head)) if env else repo_root() / head
-    return base / rest if rest else base
+    """A declared output ("reports/…" or "build/…") under the working folder's roots (econt.paths)."""
+    return output_path(rel)
 
 
 def _state_path() -> Path:
@@ -286,7 +283,7 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
         cmd = [sys.executable, "-m", "econt.pipeline", name] + (["--quick"] if quick else [])
         with open(log_path, "w") as log:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                    cwd=root, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # live log lines
+                                    cwd=root, env={**os.environ, "PYTHONUNBUFFERED": "1", "ECONT_WORKDIR": str(workdir())})  # live log lines
             assert proc.stdout is not None
             for line in proc.stdout:
                 sys.stdout.write(line)
@@ -338,7 +335,9 @@ def _main(argv: list[str]) -> int:
     import argparse
 
     import econt  # noqa: F401
+    from econt.cli.console import quiet_ml_noise
 
+    quiet_ml_noise()  # TensorFlow start-up noise hidden unless ECONT_VERBOSE=1 (econt --verbose)
     p = argparse.ArgumentParser(prog="python -m econt.pipeline", description="run one pipeline stage in-process")
     p.add_argument("stage", choices=list(STAGES))
     p.add_argument("--quick", action="store_true")

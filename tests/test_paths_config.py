@@ -1,0 +1,102 @@
+"""Outputs go where the user works; relative config paths resolve against their file."""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from econt.config import ConfigError, load_config
+from econt.errors import EcontError
+from econt.paths import build_root, ensure_dir, ensure_parent, reports_dir, work_dir, workdir
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for var in ("ECONT_BUILD", "ECONT_REPORTS", "ECONT_WORKDIR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_build_and_reports_default_to_the_current_directory(clean_env):
+    assert workdir() == clean_env.resolve()
+    assert work_dir("data") == clean_env.resolve() / "build" / "data"
+    assert reports_dir("data") == clean_env.resolve() / "reports" / "data"
+
+
+def test_workdir_and_overrides(clean_env, monkeypatch):
+    monkeypatch.setenv("ECONT_WORKDIR", str(clean_env / "w"))
+    assert build_root() == (clean_env / "w" / "build").resolve()
+    monkeypatch.setenv("ECONT_BUILD", str(clean_env / "elsewhere"))
+    assert work_dir("x") == (clean_env / "elsewhere" / "x").resolve()
+    assert reports_dir().parent == (clean_env / "w").resolve()
+
+
+def test_output_inside_an_existing_file_is_a_clear_error(clean_env):
+    (clean_env / "afile").write_text("x")
+    with pytest.raises(EcontError, match="existing file, not a folder"):
+        ensure_dir(clean_env / "afile" / "sub")
+    with pytest.raises(EcontError, match="existing file, not a folder"):
+        ensure_parent(clean_env / "afile" / "out.npz")
+    with pytest.raises(EcontError, match="existing folder"):
+        ensure_parent(clean_env)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sub:
+    path: Optional[Path] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cfg:
+    model: Path = Path("configs/model/econt_default.yaml")
+    sub: _Sub = dataclasses.field(default_factory=_Sub)
+    paths: tuple[Path, ...] = ()
+
+
+def test_relative_paths_resolve_against_the_file_that_sets_them(clean_env):
+    base = clean_env / "a" / "base.yaml"
+    top = clean_env / "b" / "c" / "top.yaml"
+    base.parent.mkdir(parents=True)
+    top.parent.mkdir(parents=True)
+    base.write_text("model: m.yaml\nsub: {path: data.npz}\n")
+    top.write_text("extends: ../../a/base.yaml\npaths: [x.csv, /abs/y.csv]\n")
+    cfg = load_config(_Cfg, top)
+    assert cfg.model == base.parent.resolve() / "m.yaml"
+    assert cfg.sub.path == base.parent.resolve() / "data.npz"
+    assert cfg.paths == (top.parent.resolve() / "x.csv", Path("/abs/y.csv"))
+    # an override (--set) is relative to the current directory; defaults are left to the stage
+    cfg = load_config(_Cfg, clean_env / "b" / "c" / "top.yaml", {"sub.path": "here.npz"})
+    assert cfg.sub.path == clean_env / "here.npz"
+    (clean_env / "only.yaml").write_text("paths: []\n")
+    assert load_config(_Cfg, clean_env / "only.yaml").model == Path("configs/model/econt_default.yaml")
+    with pytest.raises(ConfigError, match="must be a path string"):
+        load_config(_Cfg, clean_env / "only.yaml", {"model": 3})
+
+
+def test_the_kit_configs_name_existing_files():
+    from econt.paths import repo_root
+    from econt.train.stage import load_train_config
+
+    for name in ("default", "quick", "chip_arithmetic"):
+        cfg = load_train_config(repo_root() / "configs" / "train" / f"{name}.yaml")
+        assert cfg.model_config.is_file(), (name, cfg.model_config)
+
+
+def test_cli_writes_into_the_working_directory(tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)}
+    out = subprocess.run([sys.executable, "-m", "econt.cli.main", "data", "generate", "--n", "20", "--out", "d.npz"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "d.npz").is_file()
+    out = subprocess.run([sys.executable, "-m", "econt.cli.main", "--workdir", "w", "data", "inspect", "d.npz"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    png = tmp_path / "w" / "reports" / "data" / "inspect_d.png"
+    assert png.is_file() and str(png) in out.stdout
+    assert not (repo / "reports" / "data" / "inspect_d.png").exists()
