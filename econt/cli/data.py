@@ -45,6 +45,12 @@ def _generate(args: argparse.Namespace) -> int:
     from econt.config import write_resolved_config
     from econt.data.synthetic import generate, load_synthetic_config
 
+    from econt.errors import DataError
+    from econt.paths import ensure_parent
+
+    if args.n < 1:
+        raise DataError(f"--n {args.n}: a dataset needs at least 1 sample. Give --n N with N >= 1.")
+    ensure_parent(args.out, "--out")
     cfg = load_synthetic_config(args.config)
     ds = generate(args.n, args.seed, cfg, progress=True)
     path = ds.save(args.out)
@@ -62,6 +68,7 @@ def _inspect(args: argparse.Namespace) -> int:
     ds, report = load_any(args.file, args.init_yaml, args.skip_bad_rows)
     if report is not None and args.skip_bad_rows:
         print(report.text())
+    _note_default_input_config(args, ds)
     summary = ds.summary()
     print(f"{args.file}: {summary['rows']} rows, source {ds.source}")
     print(f"  occupancy mean {summary['occupancy_mean']:.1f} cells; module sum p5/p50/p95 "
@@ -70,6 +77,9 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"  {r:>14}: {st['rows']:>7} rows, occupancy {st['occupancy_mean']:.1f}, "
               f"mean sum {st['sum_mean']:.0f}, max cell {st['max_cell']:.0f}")
     png = args.png or reports_dir("data") / f"inspect_{args.file.stem}.png"
+    from econt.paths import ensure_parent
+
+    ensure_parent(png, "--png")
     inspect_png(ds, png)
     print(f"  plots: {png}")
     return 0
@@ -78,12 +88,23 @@ def _inspect(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from econt.data.inspect import load_any
 
+    from econt.paths import ensure_parent
+
+    ensure_parent(args.out, "--out")
     ds, report = load_any(args.file, args.init_yaml, args.skip_bad_rows)
     if report is not None and args.skip_bad_rows:
         print(report.text())
+    _note_default_input_config(args, ds)
     path = ds.save(args.out)
     print(f"wrote {path} ({len(ds)} samples from {ds.source})")
     return 0
+
+
+def _note_default_input_config(args: argparse.Namespace, ds) -> None:
+    """Say so when ePortRX words were decoded without an init.yaml (low-density defaults)."""
+    if args.init_yaml is None and Path(args.file).suffix != ".npz" and not ds.source.startswith("csv:"):
+        print(f"note: {args.file} decoded with the ECON-T defaults (low-density module, default mux, unit "
+              "calibration); give --init-yaml for the chip's own registers.")
 
 
 def _stage(args: argparse.Namespace) -> int:

@@ -7,7 +7,12 @@ from pathlib import Path
 
 
 def _cmd_all(args: argparse.Namespace) -> int:
+    from econt.errors import DataError
     from econt.export.stage import run_stage
+
+    if args.train_dir is not None and not Path(args.train_dir).is_dir():
+        raise DataError(f"--train-dir {args.train_dir}: folder not found. Give the folder of trained models "
+                        "(default build/train, made by `econt train` / `econt run train`).")
 
     summary = run_stage(train_dir=args.train_dir, out_root=args.out)
     print(json.dumps({k: v for k, v in summary.items() if k != "exports"}, indent=1))

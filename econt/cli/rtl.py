@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _generate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from econt.paths import work_dir
+    from econt.paths import ensure_dir, work_dir
     from econt.rtl.config import load_rtl_config
     from econt.rtl.generator import generate_design
     from econt.rtl.lint import lint_design
@@ -38,6 +38,7 @@ def _generate(args: argparse.Namespace) -> int:
     for p in paths:
         cfg = load_rtl_config(p)
         out = Path(args.out) / cfg.name if (args.out and args.all) else Path(args.out or work_dir("rtl", cfg.name))
+        ensure_dir(out, "--out")
         d = generate_design(cfg, out)
         info = {"design": cfg.name, "path": str(d.path), "latency_cycles": d.latency_cycles,
                 "config_bits": d.manifest["config_bits"], "tmr": cfg.tmr, "arithmetic": cfg.arithmetic}

@@ -1,8 +1,8 @@
-"""Careful CSV reading shared by the readers: every problem is reported with file, line,
+"""Careful CSV reading shared by the readers (UTF-8 BOM and quoted cells accepted; ``;``/tab
+separators refused with the fix): every problem is reported with file, line,
 column and fix; with ``skip_bad_rows`` bad rows are dropped *and counted by reason*."""
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,10 +45,18 @@ def read_lines(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, 
         text = path.read_text()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a text CSV file ({exc}). Give a {what} CSV file.") from exc
+    if text.startswith("\ufeff"):
+        # a UTF-8 byte-order mark (Excel "CSV UTF-8"): accepted explicitly, it is not part of the header
+        text = text[1:]
     lines = text.splitlines()
     if not lines or not any(s.strip() for s in lines):
         raise DataError(f"{path}: file is empty. A {what} file needs a header line and at least one data row.")
-    header = [c.strip() for c in lines[0].split(",")]
+    first = lines[0]
+    if "," not in first and (";" in first or "\t" in first):
+        sep = "';'" if ";" in first else "tab"
+        raise DataError(f"{path}: line 1 (header) is separated by {sep}, not commas. Save the {what} file "
+                        "as comma-separated CSV (e.g. sed 's/;/,/g').")
+    header = [c.strip().strip('"').strip("'").strip() for c in first.split(",")]
     rows = []
     for i, line in enumerate(lines[1:], start=2):
         if not line.strip():
@@ -56,7 +64,7 @@ def read_lines(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, 
                 continue  # a trailing empty line is a line ending, not a row
             rows.append((i, []))
             continue
-        rows.append((i, [c.strip() for c in line.split(",")]))
+        rows.append((i, [c.strip().strip('"').strip() for c in line.split(",")]))
     if not rows:
         raise DataError(f"{path}: header only, no data rows. A {what} file needs at least one data row.")
     return header, rows
@@ -71,8 +79,7 @@ def fail_or_skip(report: SkipReport | None, skip: bool, reason: str, message: st
 
 
 def finish(report: SkipReport, path: Path, n_kept: int) -> None:
+    """Record the file in ``report`` (the caller prints ``report.text()`` once); refuse an empty result."""
     report.path = str(path)
-    if report.n_skipped:
-        warnings.warn(report.text(), stacklevel=3)
     if n_kept == 0:
         raise DataError(f"{path}: no valid rows left ({report.text()}). Fix the file.")

@@ -22,6 +22,10 @@ from econt.errors import DataError
 
 CALQ_COLUMNS = [f"CALQ_{i}" for i in range(48)]
 KNOWN_META = ("entry", "zside", "layer", "waferu", "waferv", "simenergy", "subdet", "tc_eta", "tc_phi", "thickness_um")
+#: Physical charge range: the ECON-T's CALQ values are 22-bit unsigned (F2F ≤ 2,031,616 for an HDM
+#: times a 12-bit calibration ≤ 4095/2048 → < 2^22, econt.data.eportrx); larger values cannot come
+#: from the chip and would overflow the integer model's accumulators.
+CALQ_MAX = (1 << 22) - 1
 _INT_META = {"entry", "zside", "layer", "waferu", "waferv", "subdet", "thickness_um"}
 
 
@@ -33,6 +37,9 @@ def read_calq_csv(path: str | Path, skip_bad_rows: bool = False, report: SkipRep
     path = Path(path)
     header, rows = read_lines(path, "CALQ CSV")
     missing = [c for c in CALQ_COLUMNS if c not in header]
+    if missing and all(c.lower() in {h.lower() for h in header} for c in CALQ_COLUMNS):
+        raise DataError(f"{path}: line 1 (header) spells the charge columns {header[0]!r} …; the names are "
+                        "case-sensitive: rename them CALQ_0 … CALQ_47.")
     if missing:
         raise DataError(f"{path}: line 1 (header) lacks column(s) {', '.join(missing[:5])}"
                         f"{' …' if len(missing) > 5 else ''}. The file needs a header with CALQ_0 … CALQ_47 "
@@ -69,6 +76,11 @@ def read_calq_csv(path: str | Path, skip_bad_rows: bool = False, report: SkipRep
                 if not math.isfinite(v):
                     bad = ("NaN/inf charges", f"{path}: line {lineno}, column {col + 1} ({header[col]}): {c} is not a "
                            "finite charge. Replace it with the measured value (0 for an empty cell).")
+                    break
+                if v > CALQ_MAX:
+                    bad = ("charges beyond 22 bits", f"{path}: line {lineno}, column {col + 1} ({header[col]}): "
+                           f"charge {c} exceeds the ECON-T's 22-bit CALQ range (max {CALQ_MAX}). Fix the value "
+                           "(are the charges in CALQ units?).")
                     break
                 if v < 0:
                     bad = ("negative charges", f"{path}: line {lineno}, column {col + 1} ({header[col]}): negative "

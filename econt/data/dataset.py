@@ -192,6 +192,11 @@ class Dataset:
         path = Path(path)
         if not path.is_file():
             raise DataError(f"{path}: dataset file not found. Generate one with `econt data generate --out {path}`.")
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic[:2] != b"PK":  # not a zip: a CSV (or other text) named where an .npz is expected
+            raise DataError(f"{path}: not an .npz dataset (it looks like a {'CSV/text' if magic.isascii() else 'binary'} "
+                            f"file). Convert a CSV with `econt data convert {path} --out {path.with_suffix('.npz')}`.")
         try:
             with np.load(path, allow_pickle=False) as z:
                 files = set(z.files)
@@ -212,6 +217,13 @@ class Dataset:
             raise DataError(f"{path}: cannot read as .npz dataset ({exc}). Check the file is complete.") from exc
         if not np.all(np.isfinite(charges)):
             raise DataError(f"{path}: charges contain NaN or inf; the file is corrupt. Regenerate it.")
+        calq_max = (1 << 22) - 1  # the ECON-T's 22-bit CALQ range (econt.data.csv_reader.CALQ_MAX)
+        if charges.size and (charges.min() < 0 or charges.max() > calq_max):
+            row = int(np.flatnonzero((charges < 0).any(axis=1) | (charges > calq_max).any(axis=1))[0])
+            raise DataError(f"{path}: field 'charges' row {row}: values {charges.min():g}..{charges.max():g} outside "
+                            f"the ECON-T's CALQ range 0..{calq_max} (22 bits). Fix the charges (CALQ units, >= 0).")
+        if len(charges) == 0:
+            raise DataError(f"{path}: field 'charges' has 0 rows; a dataset needs at least one sample. Regenerate it.")
         return cls(charges, meta, source)
 
     def summary(self) -> dict:

@@ -124,6 +124,13 @@ def input_config_from_init_yaml(path: str | Path,
         raise ConfigError(f"{path}: not valid YAML ({exc}).") from exc
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: top level must be a mapping of register blocks.")
+    input_blocks = [k for k in ("Mux", "Cal", "Algorithm", "ConfigAlgo") if k in doc]
+    if not input_blocks:
+        found = ", ".join(map(str, list(doc)[:6])) or "nothing (empty file)"
+        raise ConfigError(f"{path}: no ECON-T input-block registers (Mux, Cal, Algorithm or ConfigAlgo) — found "
+                          f"{found}. Give the chip's full init.yaml (an Encoder-only export carries weights, not "
+                          "the mux/calibration/density), or omit --init-yaml to decode with the documented "
+                          "low-density defaults.")
     mux = _indexed_block(doc, "Mux", path) or DEFAULT_MUX
     cal = _indexed_block(doc, "Cal", path) or (UNIT_CALIBRATION,) * 48
     density = 0
@@ -208,13 +215,19 @@ def read_eportrx_csv(path: str | Path, config: EcontInputConfig | None = None,
     """Read ePortRX words (12 per crossing, one crossing per line, header line first).
 
     Hex (``testInput.csv``: ``RX_DATA_0..11``) or decimal (``ePortRX_example_10kBX.csv``:
-    ``ePortRxDataGroup_0..11``), auto-detected unless ``fmt`` is given. Problems (truncated
+    ``ePortRxDataGroup_0..11``), auto-detected unless ``fmt`` is given. A file whose first line
+    is already 12 words (no header) is read from line 1. Problems (truncated
     crossing, non-numeric or out-of-range word, impossible header) raise DataError naming
     file, line and column, or with ``skip_bad_rows`` are dropped and counted in ``report``.
     """
     path = Path(path)
     cfg = config or EcontInputConfig()
     header, rows = read_lines(path, "ePortRX")
+    if len(header) == N_WORDS and all(_HEX_RE.match(c) for c in header) and \
+            not any(h.upper().startswith(("RX_DATA", "EPORTRX")) for h in header):
+        # no header line: line 1 is the first crossing (kept, not lost); columns named by position
+        rows = [(1, header)] + rows
+        header = [f"word_{i}" for i in range(N_WORDS)]
     if len(header) != N_WORDS:
         raise DataError(f"{path}: line 1 (header) has {len(header)} columns; an ePortRX file has 12 word columns "
                         "(RX_DATA_0..11 or ePortRxDataGroup_0..11). Fix the header.")
@@ -263,7 +276,8 @@ def read_eportrx_csv(path: str | Path, config: EcontInputConfig | None = None,
     finish(rep, path, len(words))
     w = np.asarray(words, dtype=np.int64)
     calq = words_to_calq(w, cfg)
-    meta = {"bx": np.asarray(lines, dtype=np.int64) - 2, "header": word_headers(w[:, 0]),
+    first_data_line = rows[0][0] if rows else 2
+    meta = {"bx": np.asarray(lines, dtype=np.int64) - first_data_line, "header": word_headers(w[:, 0]),
             "region": np.full(len(w), "all")}
     src = f"eportrx:{path.name}({kind}, {'HDM' if cfg.high_density else 'LDM'})"
     return Dataset(calq.astype(np.float64), meta, src)

@@ -24,7 +24,7 @@ def load_any(path: str | Path, init_yaml: str | Path | None = None, skip_bad_row
     with path.open(errors="replace") as fh:
         first = fh.readline()
     report = SkipReport()
-    if "CALQ_0" in first:
+    if "calq_0" in first.lower():  # any spelling: read_calq_csv then says what is wrong with the header
         from econt.data.csv_reader import read_calq_csv
         return read_calq_csv(path, skip_bad_rows=skip_bad_rows, report=report), report
     from econt.data.eportrx import EcontInputConfig

@@ -160,8 +160,12 @@ def _encoder_section(image: Any, source: str) -> dict:
             raise DataError(f"{path}: not valid YAML ({exc}).") from exc
     if isinstance(image, dict) and "Encoder" in image:
         image = image["Encoder"]
+    elif isinstance(image, dict) and not all(isinstance(k, int) or str(k).isdigit() for k in image):
+        found = ", ".join(map(str, list(image)[:6])) or "nothing"
+        raise DataError(f"{source}: no 'Encoder' section (found {found}). Give an init.yaml with an Encoder block "
+                        "of 12 register blocks 0..11 (as `econt export` writes).")
     if not isinstance(image, dict):
-        raise DataError(f"{source}: no 'Encoder' section (a mapping of blocks 0..11).")
+        raise DataError(f"{source}: no 'Encoder' section (a mapping of blocks 0..11). Give an ECON-T init.yaml.")
     return image
 
 
@@ -171,7 +175,11 @@ def from_i2c_image(image: dict | str | Path, cfg: EncoderConfig | None = None,
     source = str(image) if isinstance(image, (str, Path)) else "I2C image"
     cfg = cfg or load_encoder_config()
     enc = _encoder_section(image, source)
-    keys = {int(k): v for k, v in enc.items()}
+    try:
+        keys = {int(k): v for k, v in enc.items()}
+    except (TypeError, ValueError):
+        raise DataError(f"{source}: Encoder block names must be the integers 0..{N_BLOCKS - 1}, "
+                        f"found {sorted(map(str, enc))}.") from None
     if sorted(keys) != list(range(N_BLOCKS)):
         raise DataError(f"{source}: Encoder must have blocks 0..{N_BLOCKS - 1}, found {sorted(keys)}.")
     x = 0
@@ -185,7 +193,11 @@ def from_i2c_image(image: dict | str | Path, cfg: EncoderConfig | None = None,
             v = blk[field_name(off)]
             width = min(FIELD_BYTES, BLOCK_BYTES - off)
             if isinstance(v, str):
-                v = int(v, 0)
+                try:
+                    v = int(v, 0)
+                except ValueError:
+                    raise DataError(f"{source}: Encoder block {b} field {field_name(off)} = {v!r} is not a number. "
+                                    "Give an unsigned integer (decimal or 0x hex).") from None
             if not isinstance(v, int) or v < 0 or v >= 1 << (8 * width):
                 raise DataError(f"{source}: Encoder block {b} field {field_name(off)} = {v!r} is not an "
                                 f"unsigned {8 * width}-bit integer.")

@@ -78,6 +78,11 @@ def weights_from_dict(doc: dict[str, Any], source: str = "<weights>") -> Integer
         if layer.get("bits") != bits or layer.get("frac_bits") != frac:
             raise DataError(f"{source}: layers.{name} declares bits={layer.get('bits')}, frac_bits="
                             f"{layer.get('frac_bits')}; the config needs {bits}, {frac}.")
+        if "scale" in layer and layer["scale"] != 2.0 ** -frac:
+            # scale is redundant (2**-frac_bits); a different value would be silently ignored, so refuse it
+            raise DataError(f"{source}: field 'layers.{name}.scale' is {layer['scale']!r} but frac_bits={frac} "
+                            f"means scale {2.0 ** -frac}. Fix the scale (or remove it); the codes and frac_bits "
+                            "define the weights.")
         codes = np.asarray(layer.get("codes", []))
         if codes.size and not np.issubdtype(codes.dtype, np.integer):
             raise DataError(f"{source}: layers.{name}.codes must be integers.")

@@ -45,6 +45,9 @@ class RtlConfig:
                               "(path of a weights JSON written by the export stage).")
         if not 8 <= self.calq_bits <= 32:
             raise ConfigError(f"{source}: field 'calq_bits' is {self.calq_bits}; use 8..32.")
+        if not (self.clock_mhz > 0 and self.clock_mhz < 1e5):
+            raise ConfigError(f"{source}: field 'clock_mhz' is {self.clock_mhz}; give the clock frequency in MHz, "
+                              "> 0 (the ECON-T runs at 40).")
         if not self.name.replace("_", "").isalnum():
             raise ConfigError(f"{source}: field 'name' is {self.name!r}; use letters, digits and '_' only "
                               "(it names the design folder).")
