@@ -10,7 +10,7 @@ DEB_TOOLS := iverilog opensta verilator chromium
 # Debian package → a command it provides (to see whether it is installed)
 DEB_CHECK := iverilog:iverilog opensta:sta verilator:verilator chromium:chromium
 
-.PHONY: all setup deb-tools train asic report test bench clean
+.PHONY: all setup deb-tools train asic report test bench sweep clean
 
 # `make all` times its own setup (venv, pip, Debian tools) and hands it to the pipeline, so
 # reports/timings.json's total_s counts a fresh clone's whole run: setup_s + the stages.
@@ -53,6 +53,10 @@ test: setup
 
 bench: setup
 	$(ECONT) bench
+
+# design-space study configs/sweep/default.yaml (benchmark, not a test)
+sweep: setup
+	$(ECONT) sweep run default
 
 clean:
 	rm -rf build reports/*/ reports/*.json reports/*.html .pytest_cache

@@ -1,7 +1,9 @@
 """Sweep study configs and their Optuna storage (real Optuna, real journal file).
 
-The trial chain itself (training → RTL → synthesis → power per trial) is not part of the kit yet;
-these tests cover what exists: validation on load, seeded sampling of the space, resumable storage.
+Covered here: validation on load, seeded sampling of the space, resumable journal storage.
+Not covered yet: the per-trial chain (econt.sweep.chain: training → exact EMD → bit-exact → RTL
+simulation → synthesis → gate-level power) run by workers against PostgreSQL or the journal file,
+and resume after a killed worker — one tiny trial's synthesis alone takes minutes here.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from econt.paths import repo_root, reports_dir, work_dir
 
-STAGE_ORDER = ["data", "emd", "train", "rtl", "asic", "conformance"]
+STAGE_ORDER = ["data", "emd", "train", "rtl", "asic", "conformance", "sweep"]
 STAGE_TITLES = {
     "data": "Data",
     "emd": "EMD and the EMD-CNN",
@@ -27,6 +27,7 @@ STAGE_TITLES = {
     "rtl": "RTL: verification, TMR and single-event upsets",
     "asic": "ASIC: area, timing, power, energy per inference",
     "conformance": "ECON-T conformance",
+    "sweep": "Design-space sweep: EMD against energy and area (Pareto front)",
 }
 #: Published ECON-T silicon (65 nm LP).
 PUBLISHED = {"die_area_mm2": 3.6, "power_mw": 95.0, "energy_per_inference_nj": 2.4}

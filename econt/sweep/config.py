@@ -52,6 +52,10 @@ class TrainingSection:
     batch_size: int = 256
     learning_rate: float = 0.004
     patience: int = 5
+    #: what early stopping and the kept checkpoint watch: the validation exact EMD (as the training
+    #: stage), or the validation loss (for degenerate tiny encoders whose all-zero reconstructions
+    #: leave the exact EMD undefined)
+    monitor: Literal["exact_emd", "loss"] = "exact_emd"
 
 
 @dataclass(frozen=True)

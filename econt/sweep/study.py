@@ -84,10 +84,15 @@ def make_sampler(cfg: StudyConfig) -> Any:
     import optuna
 
     if cfg.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=cfg.seed)
+        return optuna.samplers.NSGAIISampler(seed=cfg.seed, constraints_func=trial_constraints)
     if cfg.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=cfg.seed, multivariate=True)
+        return optuna.samplers.TPESampler(seed=cfg.seed, multivariate=True, constraints_func=trial_constraints)
     return optuna.samplers.RandomSampler(seed=cfg.seed)
+
+
+def trial_constraints(trial: Any) -> list[float]:
+    """Optuna constraint values (≤ 0 = met): the setup-slack deficit at the study clock."""
+    return list(trial.user_attrs.get("constraints", [0.0]))
 
 
 def open_study(cfg: StudyConfig, storage: str | None = None, study_name: str | None = None) -> Any:
