@@ -132,7 +132,7 @@ def test_gate_level_power_matches_rtl_and_rises_with_activity(tmp_path):
     rises with input activity, leakage does not depend on it."""
     from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback
     from econt.asic.gatepower import gate_level_power, nominal_slew_ns
-    from econt.asic.liberty_model import load_library_model
+    from econt.asic.liberty import load_library_model
     from econt.asic.pdk import load_pdk_config, resolve_library
 
     src = tmp_path / "mac_array.v"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from econt.asic.liberty import liberty_info, prepared_liberty
+from econt.asic.liberty import prepared_liberty
 from econt.asic.pdk import PdkConfig, ResolvedLibrary
 from econt.asic.yosys_shim import SYNTH_ARGS_ENV
 from econt.errors import StageError, ToolError

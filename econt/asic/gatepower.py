@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from econt.asic.activity import read_vcd_header
-from econt.asic.liberty_model import CellModel, LibraryModel, compile_function, evaluate
+from econt.asic.liberty import CellModel, LibraryModel, compile_function, evaluate
 from econt.errors import ToolError
 
 CONST0, CONST1 = "1'b0", "1'b1"
@@ -604,13 +604,13 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         falls[clock_idx] = k * (T - 1)
         toggle_sum += float((rises + falls).sum()) / (T - 1)
         net_count += n_nets * k
-        # loads: sum of leaf sink pin capacitances per net (library units)
+        # loads: sum of leaf sink pin capacitances per net (fF)
         load = np.zeros(n_nets)
         for c, nets in comp.cell_nets:
             model = library.cells[c.type]
             for p in model.inputs:
                 if p in nets:
-                    load[nets[p]] += model.pins[p].capacitance
+                    load[nets[p]] += model.pins[p].capacitance_ff
         e_int = e_clk = 0.0
         leak = 0.0
         clock_mask = np.zeros(n_nets, dtype=bool)
@@ -618,7 +618,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         by_pin: dict[tuple[str, str], list[int]] = defaultdict(list)
         for c, nets in comp.cell_nets:
             model: CellModel = library.cells[c.type]
-            leak += model.leakage
+            leak += model.leakage_nw
             for p, pm in model.pins.items():
                 if p in nets and pm.power:
                     by_pin[(c.type, p)].append(nets[p])
@@ -633,12 +633,12 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
             e = rises[nets_arr] * er + falls[nets_arr] * ef
             e_int += float(np.sum(e))
             e_clk += float(np.sum(e[clock_mask[nets_arr]]))
-        e_sw = 0.5 * (volt ** 2) * library.cap_unit_f * float(np.dot(load, rises + falls))
-        e_sw_clk = 0.5 * (volt ** 2) * library.cap_unit_f * float(np.dot(load[clock_idx], (rises + falls)[clock_idx]))
-        p_int = e_int * library.energy_unit_j / window_s
+        e_sw = 0.5 * (volt ** 2) * 1e-15 * float(np.dot(load, rises + falls))
+        e_sw_clk = 0.5 * (volt ** 2) * 1e-15 * float(np.dot(load[clock_idx], (rises + falls)[clock_idx]))
+        p_int = e_int * 1e-15 / window_s  # fJ → J
         p_sw = e_sw / window_s
-        p_leak = leak * library.leakage_unit_w * k
-        p_clk = e_clk * library.energy_unit_j / window_s + e_sw_clk / window_s
+        p_leak = leak * 1e-9 * k  # nW → W
+        p_clk = e_clk * 1e-15 / window_s + e_sw_clk / window_s
         tot_int += p_int
         tot_sw += p_sw
         tot_leak += p_leak

@@ -2,25 +2,11 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from econt.asic.pdk import PdkConfig
 
 CONFIG_MODULE_PATTERNS = ("cfg_regs", "vote")  # configuration registers and TMR voters
-
-
-def sequential_cells(liberty: Path) -> set[str]:
-    """Names of the cells with an ``ff`` group (flip-flops; latches and clock gates are not counted)."""
-    text = Path(liberty).read_text(errors="replace")
-    heads = list(re.finditer(r"^\s*cell\s*\(\s*\"?([A-Za-z0-9_]+)\"?\s*\)\s*\{", text, flags=re.M))
-    seq = re.compile(r"^\s*(ff|ff_bank)\s*\(", flags=re.M)
-    names = set()
-    for i, m in enumerate(heads):
-        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        if seq.search(text, m.end(), end):
-            names.add(m.group(1))
-    return names
 
 
 def _strip(name: str) -> str:

@@ -40,6 +40,9 @@ class Cells:
     abc_load_ff: float = 5.0
     dont_use: tuple[str, ...] = ()
     clock_cells: tuple[str, ...] = ()
+    # the library's integrated clock-gating cell (its pins are read from the liberty's
+    # clock_gate_*_pin attributes), used for the RTL's econt_clock_gate instances
+    clock_gate: str = ""
 
 
 @dataclass(frozen=True)
@@ -210,8 +213,10 @@ def resolve_library(cfg: PdkConfig, allow_download: bool | None = None) -> Resol
             return ResolvedLibrary(cfg, lib, lef, "lambdapdk")
         except Exception as exc:  # network errors, missing package: report with the others
             tried.append(f"3. SiliconCompiler lambdapdk '{loc.lambdapdk_library}' download failed: {exc}")
-    else:
+    elif loc.lambdapdk_library:
         tried.append(f"3. SiliconCompiler lambdapdk '{loc.lambdapdk_library}': download disabled (ECONT_OFFLINE=1)")
+    else:
+        tried.append("3. no SiliconCompiler lambdapdk download is configured for this library")
     raise ToolError(
         f"PDK '{cfg.name}' ({pdk_config_path(cfg.name)}): liberty file '{loc.liberty}' not found. Tried:\n  "
         + "\n  ".join(tried)

@@ -19,7 +19,8 @@ from tqdm import tqdm
 from econt.summary import merge_json
 from econt.asic import activity as act
 from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback, run_stock
-from econt.asic.metrics import derive_65nm, hierarchy_stats, sequential_cells, spread
+from econt.asic.liberty import load_library_model
+from econt.asic.metrics import derive_65nm, hierarchy_stats, spread
 from econt.asic.pdk import PdkConfig, load_pdk_config, resolve_library
 from econt.config import write_resolved_config
 from econt.errors import ConfigError, StageError
@@ -115,7 +116,7 @@ def _activity_job(ds: DesignSpec, pdk: PdkConfig, work: Path) -> dict:
 
 
 def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, gate: dict) -> dict:
-    seq = sequential_cells(res.liberty)
+    seq = load_library_model(res.liberty).sequential_cells()
     hs = hierarchy_stats(res.stat_json, seq, design.top)
     meas = res.scenarios["measured"]
     rate_hz = pdk.inference_rate_mhz * 1e6
@@ -197,8 +198,6 @@ def gate_power(res, design, pdk: PdkConfig, act_info: dict) -> dict:
     """Gate-level power of the synthesised netlist for the measured and vectorless RTL dumps; a
     gate-level output that differs from the RTL stops the run (the activity would be wrong)."""
     from econt.asic.gatepower import gate_level_power, load_gate_netlist, nominal_slew_ns
-    from econt.asic.liberty_model import load_library_model
-
     lib = load_library_model(res.liberty)
     netlist = load_gate_netlist(res.netlist, lib, design.top)
     meas_dir = Path(res.scenarios["measured"]["reports_dir"])
