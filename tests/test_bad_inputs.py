@@ -118,9 +118,18 @@ BAD_INPUT_CASES = [
     ("csv-semicolon", lambda t, s: ["data", "inspect", str(_calq_csv(t, sep=";"))], "separated by ';'"),
     ("csv-lower-case-header", lambda t, s: ["data", "inspect", str(_calq_csv(t, header=CALQ_HEADER.lower()))],
      "case-sensitive"),
-    ("train-data-is-csv-as-npz", lambda t, s: ["data", "convert", str(_calq_csv(t, name="d.npz")),
-                                               "--out", str(t / "o.npz")], "econt data convert"),
+    # a command that needs an earlier stage's output names the command that makes it (before TensorFlow)
+    ("train-before-data-stage", lambda t, s: ["train", "--quick"], "`econt run data`"),
+    ("train-before-emd-stage", lambda t, s: ["train", "--quick", "--data", str(_write_npz_ok(t))], "`econt run emd`"),
+    ("train-data-csv-named-npz", lambda t, s: ["train", "--quick", "--data", str(_calq_csv(t, name="d.npz"))],
+     "econt data convert"),
 ]
+
+
+def _write_npz_ok(tmp: Path) -> Path:
+    from econt.data.dataset import Dataset
+
+    return Dataset(np.ones((4, 48))).save(tmp / "ok.npz")
 
 
 def _edit_scale(path: Path) -> Path:
@@ -133,6 +142,8 @@ def _edit_scale(path: Path) -> Path:
 @pytest.mark.parametrize("case", BAD_INPUT_CASES, ids=[c[0] for c in BAD_INPUT_CASES])
 def test_bad_input_is_a_one_line_error(case, tmp_path, shared, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    for var in ("ECONT_BUILD", "ECONT_REPORTS", "ECONT_WORKDIR"):
+        monkeypatch.delenv(var, raising=False)
     _, argv, needle = case
     rc = main(argv(tmp_path, shared))
     err = capsys.readouterr().err
@@ -168,6 +179,16 @@ def test_csv_bom_and_quoted_header_are_accepted(variant, tmp_path):
         p = _calq_csv(tmp_path, header=",".join(f'"CALQ_{i}"' for i in range(48)))
     ds = read_calq_csv(p)
     assert ds.charges.shape == (2, 48) and ds.charges[0, 0] == 5
+
+
+def test_train_data_csv_is_converted(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for var in ("ECONT_BUILD", "ECONT_WORKDIR"):
+        monkeypatch.delenv(var, raising=False)
+    # converted before the prerequisite check (which then names the missing EMD-CNN)
+    assert main(["train", "--quick", "--data", str(_calq_csv(tmp_path))]) == 2
+    assert "converted" in capsys.readouterr().out
+    assert (tmp_path / "build" / "data" / "in.npz").is_file()
 
 
 def test_skip_bad_rows_summary_printed_once(tmp_path, capsys, recwarn, monkeypatch):

@@ -59,7 +59,7 @@ def register(subparsers) -> None:
                    help="TMR variants of the default encoder to generate")
     r.add_argument("--quick", action="store_true", help="reduced encoder (2 filters, 2 latents) for a smoke run")
     r.add_argument("--workers", type=int, default=2, help="parallel (design, PDK) runs")
-    r.add_argument("--seed", type=int, default=1234)
+    r.add_argument("--seed", type=int, default=1234, help="seed of the activity stimuli (default 1234)")
     r.set_defaults(func=_run)
     pk = sub.add_parser("pdks", help="list PDK configs and where their libraries were found")
     pk.set_defaults(func=_pdks)

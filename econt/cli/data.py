@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.set_defaults(func=_inspect)
 
     c = dsub.add_parser("convert", help="read a CALQ CSV or ePortRX CSV and save it as an .npz dataset")
-    c.add_argument("file", type=Path)
+    c.add_argument("file", type=Path, help="CALQ CSV (CALQ_0..47 header) or ePortRX CSV")
     c.add_argument("--out", type=Path, required=True, help="output .npz path")
     c.add_argument("--init-yaml", type=Path, default=None, help="ECON-T init.yaml for ePortRX files")
     c.add_argument("--skip-bad-rows", action="store_true", help="drop malformed rows and report how many and why")
@@ -34,9 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     s = dsub.add_parser("stage", help="the make-all data stage: default dataset + splits + real vectors + report")
     s.add_argument("--out", type=Path, default=None, help="output folder (default build/data)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--n", type=int, default=None, help="samples (default 200000; 20000 with --quick)")
-    s.add_argument("--quick", action="store_true")
+    s.add_argument("--quick", action="store_true", help="reduced sizes (20000 samples) for smoke runs")
     s.set_defaults(func=_stage)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

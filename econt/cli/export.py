@@ -87,19 +87,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.set_defaults(func=_cmd_all)
 
     m = sub.add_parser("model", help="export one saved encoder folder (save_encoder output)")
-    m.add_argument("model_dir")
+    m.add_argument("model_dir", help="encoder folder written by the training stage (econt.model.save_encoder)")
     m.add_argument("--name", default=None, help="export name (default: folder name)")
-    m.add_argument("--region", default="global")
+    m.add_argument("--region", default="global", help="detector-region label stored with the weights (default global)")
     m.add_argument("--out", default=None, help="output folder (default build/export/<name>/<region>)")
     m.set_defaults(func=_cmd_model)
 
     d = sub.add_parser("deployed", help="export the shared deployed encoder.hdf5 files and compare with their init.yaml")
     d.add_argument("configs", nargs="*", help="econt-vectors sub-folders (default: both)")
-    d.add_argument("--rounding", choices=["floor", "half_even"], default="floor")
+    d.add_argument("--rounding", choices=["floor", "half_even"], default="floor",
+                   help="rounding of the float weights to codes (default floor)")
     d.set_defaults(func=_cmd_deployed)
 
     i = sub.add_parser("import", help="read a weights.json or init.yaml and print a summary")
-    i.add_argument("file")
+    i.add_argument("file", help="weights.json (econt-weights) or ECON-T init.yaml with an Encoder block")
     i.add_argument("--dense-order", choices=["chip", "keras"], default="chip",
                    help="dense register order of an init.yaml: 'chip' = output-major as the ECON-T reads it "
                         "(default), 'keras' = input-major as the shared init.yaml files were generated")

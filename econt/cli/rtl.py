@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.set_defaults(func=_generate)
     h = s.add_parser("hls", help="export a trained QKeras encoder as an hls4ml project (needs the 'hls' extra)")
     h.add_argument("--model-dir", required=True, help="encoder folder written by the training stage (save_encoder)")
-    h.add_argument("--backend", choices=["Vitis", "Catapult"], default="Vitis")
+    h.add_argument("--backend", choices=["Vitis", "Catapult"], default="Vitis", help="hls4ml backend (default Vitis)")
     h.add_argument("--out", default=None, help="project folder (default build/rtl/hls/<backend>)")
     h.add_argument("--csim-samples", type=int, default=2000,
                    help="cross-check the C simulation against the golden model on this many stress samples (0: skip)")

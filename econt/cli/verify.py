@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="300 samples per weight set, 10 upsets per target")
     p.add_argument("--samples", type=int, default=None, help="samples per weight set (overrides the default)")
     p.add_argument("--upsets", type=int, default=None, help="upsets per target and TMR option")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the stimuli and upsets (default 0)")
     p.set_defaults(func=_run)
 
 
