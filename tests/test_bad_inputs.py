@@ -205,3 +205,23 @@ def test_skip_bad_rows_summary_printed_once(tmp_path, capsys, recwarn, monkeypat
     from econt.data.dataset import Dataset
 
     assert len(Dataset.load(tmp_path / "o.npz")) == 2
+
+
+def test_exported_init_yaml_is_accepted_by_every_reader_with_one_hash(tmp_path, shared, capsys, monkeypatch):
+    """The exported init.yaml is a complete register image: export import, conformance import and the
+    ePortRX decoding (--init-yaml) all accept it and show one config hash."""
+    from econt.export import from_i2c_image, write_init_yaml
+
+    monkeypatch.chdir(tmp_path)
+    w = from_i2c_image(shared / SHARED_VECTORS / "AE" / "init.yaml")
+    image = write_init_yaml(w, tmp_path / "export" / "init.yaml")
+    assert main(["export", "import", str(image)]) == 0
+    out_export = capsys.readouterr().out
+    assert main(["conformance", "import", str(image)]) == 0
+    out_conf = capsys.readouterr().out
+    assert f"config hash {w.config_hash}" in out_export and f"config hash        : {w.config_hash}" in out_conf
+    assert main(["data", "convert", str(_eportrx_head(tmp_path, shared)), "--init-yaml", str(image),
+                 "--out", str(tmp_path / "o.npz")]) == 0
+    back = from_i2c_image(image)
+    for name in w.LAYERS:
+        np.testing.assert_array_equal(getattr(back, name), getattr(w, name))

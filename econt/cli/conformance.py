@@ -58,6 +58,7 @@ def _import(args: argparse.Namespace) -> int:
     w = s["weights"]
     print(f"  weights            : conv {w['conv_w']} + {w['conv_b']}, dense {w['dense_w']} + {w['dense_b']}, "
           f"codes {w['code_range'][0]}..{w['code_range'][1]}")
+    print(f"  config hash        : {chip.weights.config_hash} (the same as `econt export import` shows)")
     if s["extra_registers"]:
         print(f"  other registers    : {s['extra_registers']}")
     return 0

@@ -205,11 +205,31 @@ def from_i2c_image(image: dict | str | Path, cfg: EncoderConfig | None = None,
     return unpack_weights(x, cfg, region=region, dense_order=dense_order)
 
 
-def write_init_yaml(weights: IntegerWeights, path: str | Path, dense_order: DenseOrder = "chip") -> Path:
-    """Write ``{"Encoder": to_i2c_image(weights)}`` as YAML (decimal integers, like the ECON-T configs)."""
+#: Registers of a complete ECON-T image besides the Encoder block (``ConfigAlgo`` schema, as the shared
+#: ``AE/init.yaml``): the autoencoder selected (alg_type 4), a low-density module, the emulator's default
+#: mux, unit calibration (2048 = 1.0), all 144 latent bits kept, 5 eTx links (0x1f, as the deployed image).
+#: Pass ``registers`` to :func:`write_init_yaml` for a module's own values.
+DEFAULT_REGISTERS: dict[str, Any] = {
+    "ConfigAlgo": {"Global": {"alg_type": 4, "alg_high_density": 0}},
+    "FormatterBuffer": {"Global": {"active_etxs": 0x1F, "keep_auto_encoder_bits": (1 << 144) - 1}},
+}
+
+
+def write_init_yaml(weights: IntegerWeights, path: str | Path, dense_order: DenseOrder = "chip",
+                    registers: dict[str, Any] | None = None) -> Path:
+    """Write a complete ECON-T register image: ``Encoder`` (``to_i2c_image``) plus algorithm, formatter,
+    mux and calibration blocks (``registers``, default :data:`DEFAULT_REGISTERS` with the default mux
+    and unit calibration), so every kit command that reads an init.yaml accepts it
+    (``econt export import``, ``econt conformance import``, ``econt data … --init-yaml``)."""
+    from econt.data.eportrx import DEFAULT_MUX, UNIT_CALIBRATION
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"Encoder": to_i2c_image(weights, dense_order)}, sort_keys=True))
+    doc: dict[str, Any] = {"Mux": {i: int(m) for i, m in enumerate(DEFAULT_MUX)},
+                           "Cal": {i: UNIT_CALIBRATION for i in range(48)}}
+    doc.update(registers if registers is not None else DEFAULT_REGISTERS)
+    doc["Encoder"] = to_i2c_image(weights, dense_order)
+    path.write_text(yaml.safe_dump(doc, sort_keys=True))
     return path
 
 
