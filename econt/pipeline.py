@@ -92,7 +92,7 @@ STAGES: dict[str, Stage] = {
               outputs=("reports/conformance/summary.json",), uses_shared=True,
               fix_hint="needs ../shared/econt-vectors; the log names the first crossing and stage that diverged"),
         Stage("asic", "econt.asic.stage:run_stage", ("pdk_configs", "configs/rtl", "configs/model"),
-              after=("rtl",), uses=(), inputs=("build/rtl/index.json",), extra_sources=("flows",),
+              after=("rtl",), uses=(), inputs=("build/rtl/index.json",), extra_sources=("econt/asic/tools",),
               outputs=("reports/asic/summary.json",), uses_shared=True,
               fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
         Stage("report", "econt.report.dashboard:run_stage", (),

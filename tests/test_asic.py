@@ -216,3 +216,16 @@ def test_power_netlist_threads_tie_cells_to_held_top_ports(tmp_path):
     assert "module leaf (econt_tie_lo, a, y);" in out and "assign _0_ = econt_tie_lo;" in out
     assert "module top (econt_tie_hi, econt_tie_lo, a, y);" in out and ".econt_tie_lo(econt_tie_lo)," in out
     assert "assign _5_ = econt_tie_hi;" in out and "AND2 _2_" in out
+
+
+def test_tool_scripts_live_in_the_package_and_tasks_do_not_import_the_flow():
+    """The OpenSTA task finds its Tcl scripts through __file__ (so an installed kit has them), and the
+    task module does not import the flow module (the old flow ↔ task import cycle)."""
+    import econt
+    from econt.asic.tools.opensta import task
+
+    pkg = Path(econt.__file__).resolve().parent
+    for script in (task.STA_SCRIPT, task.POWER_SCRIPT):
+        assert script.is_file() and pkg in script.parents
+    source = Path(task.__file__).read_text()
+    assert "econt.asic.flow" not in source and "econt.asic.stage" not in source

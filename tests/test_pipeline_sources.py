@@ -55,7 +55,7 @@ def test_model_edit_reruns_the_emd_stage_that_imports_it(src: Path) -> None:
 
 def test_asic_edits_rerun_only_asic(src: Path) -> None:
     assert _changed_after(src, "econt/asic/flow.py") == {"asic", "report"}
-    assert _changed_after(src, "flows/econt_sta.tcl") == {"asic", "report"}
+    assert _changed_after(src, "econt/asic/tools/opensta/econt_sta.tcl") == {"asic", "report"}
 
 
 def test_report_edit_reruns_only_report(src: Path) -> None:

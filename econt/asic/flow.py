@@ -14,7 +14,6 @@ neurons and filters — is synthesised once; OpenSTA reads the hierarchical netl
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -25,12 +24,10 @@ from typing import Sequence
 
 from econt.asic.liberty import prepared_liberty
 from econt.asic.pdk import PdkConfig, ResolvedLibrary
-from econt.asic.yosys_shim import SYNTH_ARGS_ENV
+from econt.asic.tools.opensta.task import (POWER_SCRIPT, STA_SCRIPT, LegacyStaTask, read_sta_results,
+                                           tie_cells_spec, write_power_netlist, write_sta_vars)
+from econt.asic.tools.yosys import KitStdCellLibrary, configure_synthesis
 from econt.errors import StageError, ToolError
-from econt.paths import repo_root
-
-FLOWS_DIR = repo_root() / "flows"
-STA_SCRIPT = FLOWS_DIR / "econt_sta.tcl"
 
 
 # ----------------------------------------------------------------------------- tool discovery
@@ -97,40 +94,6 @@ def _sc_version() -> str:
     return siliconcompiler.__version__
 
 
-def read_sta_results(reports: Path) -> dict:
-    """Parse the kit STA script's ``econt_sta.txt`` and OpenSTA's power table (watts)."""
-    values: dict = {}
-    for txt in (reports / "econt_sta.txt", reports / "econt_power.txt"):
-        if not txt.is_file():
-            continue
-        for line in txt.read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 2:
-                try:
-                    values[parts[0]] = float(parts[1])
-                except ValueError:
-                    values[parts[0]] = parts[1]
-    rpt = reports / "power.rpt"
-    if rpt.is_file():
-        for line in rpt.read_text().splitlines():
-            parts = line.split()
-            if parts and parts[0] in ("Sequential", "Combinational", "Macro", "Pad", "Total") and len(parts) >= 5:
-                try:
-                    internal, switching, leakage, total = (float(x) for x in parts[1:5])
-                except ValueError:
-                    continue
-                key = parts[0].lower()
-                values[f"{key}_internal_w"] = internal
-                values[f"{key}_switching_w"] = switching
-                values[f"{key}_leakage_w"] = leakage
-                values[f"{key}_total_w"] = total
-        if "total_total_w" in values:
-            values["total_w"] = values["total_total_w"]
-            values["leakage_w"] = values["total_leakage_w"]
-            values["dynamic_w"] = values["total_internal_w"] + values["total_switching_w"]
-    return values
-
-
 # ----------------------------------------------------------------------------- project
 @dataclass
 class PowerScenario:
@@ -167,8 +130,6 @@ class FlowResult:
 
 
 def _make_library(name: str, cfg: PdkConfig, liberty: Path):
-    from econt.asic.sc_tasks import KitStdCellLibrary
-
     lib = KitStdCellLibrary()
     lib.configure(name, cfg, liberty)
     return lib
@@ -179,8 +140,6 @@ def build_project(req: FlowRequest, build_dir: Path, tools: dict):
     from siliconcompiler import ASIC, Design, Flowgraph, PDK
     from siliconcompiler.tools.slang.elaborate import Elaborate
     from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
-
-    from econt.asic.sc_tasks import LegacyStaTask, tie_cells_spec
 
     cfg = req.library.pdk
     liberty = prepared_liberty(req.library.liberty, cfg.related_pg_pin or None)
@@ -216,17 +175,8 @@ def build_project(req: FlowRequest, build_dir: Path, tools: dict):
     project.set_flow(flow)
 
     # synthesis options: keep hierarchy so each distinct module is synthesised once
-    syn_task = ASICSynthesis.find_task(project)
-    syn_task.set("var", "flatten", False)
-    syn_task.set("var", "auto_flatten", False)
-    syn_task.set("var", "hier_opt", False)
-    # `rename -wire` (SC's autoname step) trips an internal assertion of yosys 0.70 on the
-    # encoder's hierarchical netlist (count_id(cell->name) == 0); names only, so skip it
-    syn_task.set("var", "autoname", False)
-    syn_task.set("var", "abc_clock_period", cfg.clock_period_ns * 1000.0)
-    syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
-    # the kit's yosys lives in the venv's bin, which need not be on PATH
-    syn_task.set_path(str(Path(tools["executables"]["yosys"]).parent))
+    configure_synthesis(ASICSynthesis.find_task(project), tools["executables"]["yosys"],
+                        abc_clock_period_ps=cfg.clock_period_ns * 1000.0)
     sta_tasks = LegacyStaTask.find_task(project)
     sta_tasks = sta_tasks if isinstance(sta_tasks, set) else {sta_tasks}
     sta_task = next(iter(sta_tasks))
@@ -297,8 +247,6 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     from siliconcompiler.targets import freepdk45_demo, skywater130_demo
     from siliconcompiler.tools.yosys.syn_asic import ASICSynthesis
 
-    from econt.asic.sc_tasks import tie_cells_spec, write_power_netlist, write_sta_vars
-
     targets = {"sky130hd": skywater130_demo, "nangate45": freepdk45_demo}
     cfg = req.library.pdk
     if cfg.name not in targets:
@@ -316,12 +264,7 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     project = ASIC(design)
     project.add_fileset(["rtl", "sdc"])
     targets[cfg.name](project)
-    syn_task = ASICSynthesis.find_task(project)
-    syn_task.set("var", "flatten", False)
-    syn_task.set("var", "auto_flatten", False)
-    syn_task.set("var", "autoname", False)
-    syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
-    syn_task.set_path(str(Path(tools["executables"]["yosys"]).parent))
+    configure_synthesis(ASICSynthesis.find_task(project), tools["executables"]["yosys"])
     project.set("option", "builddir", str(build_dir))
     project.set("option", "jobname", req.jobname)
     try:
@@ -352,7 +295,7 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
                 "econt_default_activity": sc.default_activity,
                 "econt_activity_file": sc.activity_file.resolve() if sc.activity_file else "",
                 "econt_report_paths": 5, "econt_sta_exe": tools["executables"]["sta"],
-                "econt_power_script": FLOWS_DIR / "econt_power.tcl",
+                "econt_power_script": POWER_SCRIPT,
                 "econt_power_netlist": power_netlist, "econt_tie_ports": tie_ports})
         finally:
             os.chdir(cwd)

@@ -5,7 +5,7 @@
 #   econt_liberty econt_netlist econt_top econt_clock_port econt_clock_period_ns
 #   econt_input_delay_ns econt_activity_mode (vectorless|measured) econt_default_activity
 #   econt_activity_file (lines: "<port> <toggles/cycle> <duty>") econt_report_paths
-#   econt_sta_exe econt_power_script (the child power run, flows/econt_power.tcl)
+#   econt_sta_exe econt_power_script (the child power run, econt_power.tcl beside this script)
 #   econt_power_netlist econt_tie_ports (the power run's netlist and its held tie ports)
 # Results: reports/econt_sta.txt (key value lines), reports/timing.rpt, reports/power.rpt.
 # OpenSTA 2.0.17 caches power after the first report_power, so one invocation = one

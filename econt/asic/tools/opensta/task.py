@@ -1,16 +1,56 @@
-"""The kit's SiliconCompiler task for Debian OpenSTA 2.0.17 (module-level: SC re-imports tasks by name)."""
+"""The kit's SiliconCompiler task for Debian OpenSTA 2.0.17 (module-level: SC re-imports tasks by name).
+
+Its Tcl scripts sit beside this module and are found through ``__file__``, so an installed
+(non-editable) kit finds them too: ``econt_sta.tcl`` (timing) and ``econt_power.tcl`` (OpenSTA's own
+power estimate, run as a child ``sta``).
+"""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from siliconcompiler import Task
-from siliconcompiler.tools.yosys import YosysStdCellLibrary
 
-from econt.paths import repo_root
+from econt.asic.power_netlist import tie_cells_of, untie_netlist
 
-FLOWS_DIR = repo_root() / "flows"
+SCRIPT_DIR = Path(__file__).resolve().parent
+STA_SCRIPT = SCRIPT_DIR / "econt_sta.tcl"
+POWER_SCRIPT = SCRIPT_DIR / "econt_power.tcl"
 
+
+def read_sta_results(reports: Path) -> dict:
+    """Parse the kit STA script's ``econt_sta.txt`` and OpenSTA's power table (watts)."""
+    values: dict = {}
+    for txt in (reports / "econt_sta.txt", reports / "econt_power.txt"):
+        if not txt.is_file():
+            continue
+        for line in txt.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                try:
+                    values[parts[0]] = float(parts[1])
+                except ValueError:
+                    values[parts[0]] = parts[1]
+    rpt = reports / "power.rpt"
+    if rpt.is_file():
+        for line in rpt.read_text().splitlines():
+            parts = line.split()
+            if parts and parts[0] in ("Sequential", "Combinational", "Macro", "Pad", "Total") and len(parts) >= 5:
+                try:
+                    internal, switching, leakage, total = (float(x) for x in parts[1:5])
+                except ValueError:
+                    continue
+                key = parts[0].lower()
+                values[f"{key}_internal_w"] = internal
+                values[f"{key}_switching_w"] = switching
+                values[f"{key}_leakage_w"] = leakage
+                values[f"{key}_total_w"] = total
+        if "total_total_w" in values:
+            values["total_w"] = values["total_total_w"]
+            values["leakage_w"] = values["total_leakage_w"]
+            values["dynamic_w"] = values["total_internal_w"] + values["total_switching_w"]
+    return values
 
 
 def parse_tie_cells(spec: str) -> dict[str, dict[str, str]]:
@@ -24,18 +64,12 @@ def parse_tie_cells(spec: str) -> dict[str, dict[str, str]]:
 
 def tie_cells_spec(cfg) -> str:
     """The PDK config's tie cells in the task-variable form :func:`parse_tie_cells` reads."""
-    from econt.asic.power_netlist import tie_cells_of
-
     return " ".join(f"{c}:{p}:{v}" for c, pins in tie_cells_of(cfg).items() for p, v in pins.items())
 
 
 def write_power_netlist(netlist: Path, top: str, tie_spec: str) -> tuple[Path, str]:
     """The power run's netlist (tie cells → held ports, see econt.asic.power_netlist) and the Tcl list
     of ``{port duty}`` pairs the power script holds still; writes ``reports/untie.json``."""
-    import json
-
-    from econt.asic.power_netlist import untie_netlist
-
     out = Path("power") / f"{top}.power.vg"  # not outputs/: SC rejects undeclared node outputs
     out.parent.mkdir(exist_ok=True)
     Path("reports").mkdir(exist_ok=True)
@@ -80,7 +114,7 @@ class LegacyStaTask(Task):
         super().setup()
         self.set_exe("sta", vswitch="-version")
         self.add_version(">=2.0")
-        self.set_script(str(FLOWS_DIR / "econt_sta.tcl"), dataroot=None)
+        self.set_script(str(STA_SCRIPT), dataroot=None)
         self.add_input_file(ext="vg")
         self.add_regex("errors", r"^Error")
         self.add_regex("warnings", r"^Warning")
@@ -104,7 +138,7 @@ class LegacyStaTask(Task):
             "econt_activity_file": self.get("var", "activity_file"),
             "econt_report_paths": self.get("var", "report_paths"),
             "econt_sta_exe": shutil.which("sta") or "sta",
-            "econt_power_script": str(FLOWS_DIR / "econt_power.tcl"),
+            "econt_power_script": str(POWER_SCRIPT),
             "econt_power_netlist": str(power_netlist),
             "econt_tie_ports": tie_ports,
         }
@@ -112,8 +146,6 @@ class LegacyStaTask(Task):
 
     def post_process(self):
         super().post_process()
-        from econt.asic.flow import read_sta_results
-
         values = read_sta_results(Path("reports"))
         if "setup_slack_ns" in values:
             self.record_metric("setupslack", values["setup_slack_ns"], source_file="reports/econt_sta.txt",
@@ -123,27 +155,3 @@ class LegacyStaTask(Task):
                                source_unit="mW")
             self.record_metric("leakagepower", values["leakage_w"] * 1e3, source_file="reports/power.rpt",
                                source_unit="mW")
-
-
-
-
-
-class KitStdCellLibrary(YosysStdCellLibrary):
-    """A standard-cell library described by a kit PDK config (module-level so SC can pickle it)."""
-
-    def configure(self, name: str, cfg, liberty: Path) -> None:
-        self.set_name(name)
-        with self.active_fileset("models.timing.typical.nldm"):
-            self.add_file(str(liberty))
-            self.add_asic_libcornerfileset("typical", "nldm")
-        cells = cfg.cells
-        self.set_yosys_driver_cell(cells.driver)
-        self.set_yosys_buffer_cell(*cells.buffer)
-        self.set_yosys_tielow_cell(*cells.tie_low)
-        self.set_yosys_tiehigh_cell(*cells.tie_high)
-        # ABC wants ps; the liberty delays of both libraries are in ns
-        self.set_yosys_abc(1000, cells.abc_load_ff)
-        if cells.dont_use:
-            self.add_asic_celllist("dontuse", list(cells.dont_use))
-        if cells.clock_cells:
-            self.add_asic_celllist("clkbuf", list(cells.clock_cells))

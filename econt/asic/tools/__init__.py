@@ -1,0 +1,1 @@
+"""One package per tool the kit drives (SiliconCompiler-style): a task module and its scripts beside it."""
