@@ -225,3 +225,14 @@ def test_exported_init_yaml_is_accepted_by_every_reader_with_one_hash(tmp_path, 
     back = from_i2c_image(image)
     for name in w.LAYERS:
         np.testing.assert_array_equal(getattr(back, name), getattr(w, name))
+
+
+def test_skip_bad_rows_also_skips_non_integer_metadata(tmp_path, capsys, monkeypatch):
+    """README: --skip-bad-rows skips bad rows; a non-integer 'layer' used to abort after the row loop."""
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "meta.csv"
+    p.write_text(CALQ_HEADER + ",layer\n" + ",".join(["1"] * 48) + ",3\n" + ",".join(["1"] * 48) + ",2.5\n")
+    assert main(["data", "inspect", str(p)]) == 2
+    assert "line 3, column 49 (layer): must be an integer" in capsys.readouterr().err
+    assert main(["data", "convert", str(p), "--out", str(tmp_path / "o.npz"), "--skip-bad-rows"]) == 0
+    assert "skipped 1 of 2 rows (1 non-integer metadata)" in capsys.readouterr().out

@@ -25,6 +25,9 @@ def _run(args: argparse.Namespace) -> int:
     if t:
         print(f"65 nm-style ESTIMATE energy/inference {t['energy_per_inference_nj']} nJ vs target "
               f"{t['target_nj']} nJ: {'met' if t['met'] else 'NOT met'}")
+    from econt.paths import reports_dir, work_dir
+
+    print(f"reports in {reports_dir('asic')}, tool runs in {work_dir('asic')}")
     return 0
 
 

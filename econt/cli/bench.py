@@ -51,5 +51,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             results[stage] = module.run_bench(quick=args.quick)
         print(f"[bench] {stage}: {json.dumps(results[stage], default=str)[:500]} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    (reports_dir() / "bench.json").write_text(json.dumps(results, indent=2, default=str))
+    path = reports_dir() / "bench.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    print(f"[bench] results in {path} and {reports_dir()}/<stage>/summary.json")
     return 0

@@ -95,6 +95,9 @@ def _run(args: argparse.Namespace) -> int:
                               cases=shared_cases(names), out_dir=args.out, chip_overrides=over or None)
     _print_summary(summary)
     _print_mismatches(args.out)
+    from econt.paths import reports_dir
+
+    print(f"reports in {Path(args.out) if args.out else reports_dir('conformance')}")
     ok = summary["all_words_match_golden"] and summary.get("all_words_match_rtl", True)
     return 0 if ok else 1
 

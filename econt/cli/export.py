@@ -18,6 +18,10 @@ def _cmd_all(args: argparse.Namespace) -> int:
     print(json.dumps({k: v for k, v in summary.items() if k != "exports"}, indent=1))
     for e in summary["exports"]:
         print(f"exported {e['name']}/{e['region']} → {e['folder']}")
+    from econt.paths import work_dir
+
+    if summary["exports"]:
+        print(f"exports in {Path(args.out) if args.out else work_dir('export')}")
     if not summary["exports"]:
         print("no trained models found (folders written by econt.model.save_encoder); run `econt train` first "
               "or give --train-dir. The deployed I2C checks above still ran.")

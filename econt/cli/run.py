@@ -19,5 +19,8 @@ def _run(args: argparse.Namespace) -> int:
 
     doc = run_pipeline(args.targets, force=args.force, quick=args.quick)
     ran = [k for k, v in doc["stages"].items() if not v.get("skipped")]
-    print(f"[econt] done in {doc['total_seconds']:.0f} s; stages run: {', '.join(ran) or 'none'}; timings in reports/timings.json")
+    from econt.paths import build_root, reports_root
+
+    print(f"[econt] done in {doc['total_seconds']:.0f} s; stages run: {', '.join(ran) or 'none'}; "
+          f"reports in {reports_root()} (timings.json), artifacts in {build_root()}")
     return 0

@@ -25,6 +25,11 @@ def _run(args: argparse.Namespace) -> int:
     keys = [k for k in summary if k.startswith(("mean_emd_test_", "ratio_", "bit_exact_", "deployed_mean"))]
     for k in keys:
         print(f"{k}: {summary[k]}")
+    from econt.paths import shown
+    from econt.train.stage import output_dirs
+
+    models, reports = output_dirs(cfg)
+    print(f"models in {shown(models)}, reports in {shown(reports)}")
     return 0
 
 

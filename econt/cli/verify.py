@@ -22,4 +22,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{name}: lint_warnings={d['lint_warnings']} sim_samples={d['sim_samples']} "
               f"sim_mismatches={d['sim_mismatches']} latency={d['latency_cycles']} config_bits={d['config_bits']}")
     print("SEU:", json.dumps(s["seu"]))
+    from econt.paths import reports_dir
+
+    print(f"reports in {reports_dir('rtl')}")
     return 0

@@ -87,6 +87,10 @@ def read_calq_csv(path: str | Path, skip_bad_rows: bool = False, report: SkipRep
                            f"charge {c}; CALQ charges are >= 0. Fix the value (pedestal-subtracted data must be "
                            "clipped upstream, explicitly).")
                     break
+            elif header[col] in _INT_META and not (math.isfinite(v) and v == round(v)):
+                bad = ("non-integer metadata", f"{path}: line {lineno}, column {col + 1} ({header[col]}): must be an "
+                       f"integer, got {c}. Fix the value.")
+                break
             elif math.isinf(v):
                 bad = ("inf metadata", f"{path}: line {lineno}, column {col + 1} ({header[col]}): {c} is infinite. "
                        "Fix the value (NaN marks an unknown value).")
