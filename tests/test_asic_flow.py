@@ -156,6 +156,20 @@ def test_gate_level_power_matches_rtl_and_rises_with_activity(tmp_path):
     assert high.dynamic_w > 1.5 * low.dynamic_w
     assert high.mean_toggle_rate > low.mean_toggle_rate
     assert high.leakage_w == pytest.approx(low.leakage_w)
+    # the measured activity as SAIF: it parses back with the same per-net toggle counts
+    from econt.asic.saif import read_saif, write_saif
+
+    vcd = tmp_path / "sim0.4" / "act.vcd"
+    rec = gate_level_power(res.netlist, model, "mac_array", vcd, "tb.dut", "clk", 25.0, slew, record_activity=True)
+    assert rec.total_w == pytest.approx(high.total_w)
+    saif = write_saif(rec.net_activity, tmp_path / "act.saif", "mac_array", rec.n_cycles - 1, 25.0)
+    back, duration = read_saif(saif)
+    assert duration == (rec.n_cycles - 1) * 25000
+    assert set(back) == set(rec.net_activity) and len(back) > 1
+    for inst, nets in rec.net_activity.items():
+        assert {n.lstrip("\\"): tc for n, (tc, _) in nets.items()} == {n: r["TC"] for n, r in back[inst].items()}
+        assert all(r["T0"] + r["T1"] == duration for r in back[inst].values())
+    assert sum(tc for nets in rec.net_activity.values() for tc, _ in nets.values()) > 0
 
 
 @pytest.mark.slow

@@ -449,6 +449,9 @@ class GatePowerResult:
     per_module_w: dict[str, float]
     slew_ns: float
     n_cells: int
+    # per instance path: {net name: (transitions, cycles high)} over the window; only when asked
+    # (record_activity=True), for the SAIF file (econt.asic.saif)
+    net_activity: dict[str, dict[str, tuple[int, int]]] | None = None
 
     @property
     def dynamic_w(self) -> float:
@@ -493,7 +496,8 @@ def load_gate_netlist(netlist: Path, library: LibraryModel, top: str) -> GateNet
 
 
 def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: str, vcd: Path, dut_scope: str,
-                     clock_port: str, clock_period_ns: float, slew_ns: float) -> GatePowerResult:
+                     clock_port: str, clock_period_ns: float, slew_ns: float,
+                     record_activity: bool = False) -> GatePowerResult:
     """Gate-level power of ``netlist`` on the RTL activity dump ``vcd`` (see the module docstring)."""
     gn = netlist if isinstance(netlist, GateNetlist) else load_gate_netlist(netlist, library, top)
     modules, compiled = gn.modules, gn.compiled
@@ -529,6 +533,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
     toggle_sum = 0.0
     net_count = 0
     n_cells = 0
+    activity: dict[str, dict[str, tuple[int, int]]] | None = {} if record_activity else None
     for mod_name, paths in by_module.items():
         mod = modules[mod_name]
         clock_set = set().union(*(clock_keys[p] for p in paths))
@@ -603,6 +608,8 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         rises[clock_idx] = k * (T - 1)
         falls[clock_idx] = k * (T - 1)
         toggle_sum += float((rises + falls).sum()) / (T - 1)
+        if activity is not None:
+            _record_activity(activity, comp, paths, V3, clock_idx)
         net_count += n_nets * k
         # loads: sum of leaf sink pin capacitances per net (fF)
         load = np.zeros(n_nets)
@@ -649,7 +656,23 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
                            mean_toggle_rate=toggle_sum / max(net_count, 1), n_cycles=T,
                            mismatched_bits=mismatched, checked_bits=checked, mismatch_detail=mismatch_detail,
                            seeded_flops=seeded_flops, n_flops=total_flops, per_module_w=per_module,
-                           slew_ns=slew_ns, n_cells=n_cells)
+                           slew_ns=slew_ns, n_cells=n_cells, net_activity=activity)
+
+
+def _record_activity(activity: dict, comp: _Compiled, paths: list[str], V3: np.ndarray, clock_idx: list[int]) -> None:
+    """Per-instance transitions and high cycles of every named net (one name per electrical net;
+    clock nets: two transitions and half a period high per cycle, as in the power sum)."""
+    T = V3.shape[2]
+    tc = np.count_nonzero(V3[:, :, 1:] != V3[:, :, :-1], axis=2)
+    high = np.count_nonzero(V3[:, :, 1:], axis=2)
+    tc[clock_idx] = 2 * (T - 1)
+    high[clock_idx] = (T - 1) // 2
+    names: dict[int, str] = {}
+    for key, idx in sorted(comp.net_index.items()):
+        if key not in (CONST0, CONST1) and (idx not in names or len(key) < len(names[idx])):
+            names[idx] = key
+    for j, path in enumerate(paths):
+        activity[path] = {name: (int(tc[idx, j]), int(high[idx, j])) for idx, name in names.items()}
 
 
 def nominal_slew_ns(timing_report: Path, default: float) -> float:
