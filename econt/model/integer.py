@@ -417,7 +417,7 @@ def stress_codes(n: int, cfg: EncoderConfig, seed: int) -> np.ndarray:
     out[m] = rng.integers(0, top + 1, size=(int(m.sum()), 48))
     # 2: near full scale everywhere → conv and latent saturation
     m = kind == 2
-    out[m] = rng.integers(top - 16, top + 1, size=(int(m.sum()), 48))
+    out[m] = rng.integers(max(top - 16, 0), top + 1, size=(int(m.sum()), 48))
     # 3: one or two hot cells at any value
     m = kind == 3
     idx = np.flatnonzero(m)
@@ -426,7 +426,7 @@ def stress_codes(n: int, cfg: EncoderConfig, seed: int) -> np.ndarray:
     # 4: sparse small codes (low bits matter → many rounding ties)
     m = kind == 4
     occ = rng.random((int(m.sum()), 48)) < 0.3
-    out[m] = np.where(occ, rng.integers(0, 16, size=occ.shape), 0)
+    out[m] = np.where(occ, rng.integers(0, min(16, top + 1), size=occ.shape), 0)
     out[:: max(n // 50, 1)] = 0                      # empty events
     return out
 
