@@ -97,6 +97,20 @@ def test_cli_writes_into_the_working_directory(tmp_path):
     out = subprocess.run([sys.executable, "-m", "econt.cli.main", "--workdir", "w", "data", "inspect", "d.npz"],
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    png = tmp_path / "w" / "reports" / "data" / "inspect_d.png"
+    png = tmp_path / "w" / "reports" / "inspect" / "d.png"
     assert png.is_file() and str(png) in out.stdout
-    assert not (repo / "reports" / "data" / "inspect_d.png").exists()
+    assert not (repo / "reports" / "inspect" / "d.png").exists()
+
+
+def test_tensorflow_start_up_noise_hidden_unless_verbose(tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    code = ("import econt; from econt.cli.console import quiet_ml_noise; quiet_ml_noise(); "
+            "import tensorflow as tf; print('imported', tf.__version__)")
+    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)}
+    quiet = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True, timeout=300)
+    loud = subprocess.run([sys.executable, "-c", code], env={**base, "ECONT_VERBOSE": "1"},
+                          capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == loud.returncode == 0, quiet.stderr + loud.stderr
+    assert "imported" in quiet.stdout
+    assert quiet.stderr.strip() == "", quiet.stderr
+    assert "absl::InitializeLog" in loud.stderr or "cuda" in loud.stderr.lower(), loud.stderr

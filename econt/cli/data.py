@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     i = dsub.add_parser("inspect", help="rows, occupancy, sums by region and a PNG of a dataset file")
     i.add_argument("file", type=Path, help=".npz dataset, CALQ CSV (CALQ_0..47 header) or ePortRX CSV")
     i.add_argument("--init-yaml", type=Path, default=None, help="ECON-T init.yaml for ePortRX files (mux, calibration, density)")
-    i.add_argument("--png", type=Path, default=None, help="output PNG (default reports/data/inspect_<name>.png)")
+    i.add_argument("--png", type=Path, default=None, help="output PNG (default reports/inspect/<name>.png)")
     i.add_argument("--skip-bad-rows", action="store_true", help="drop malformed rows and report how many and why")
     i.set_defaults(func=_inspect)
 
@@ -76,7 +76,7 @@ def _inspect(args: argparse.Namespace) -> int:
     for r, st in summary["by_region"].items():
         print(f"  {r:>14}: {st['rows']:>7} rows, occupancy {st['occupancy_mean']:.1f}, "
               f"mean sum {st['sum_mean']:.0f}, max cell {st['max_cell']:.0f}")
-    png = args.png or reports_dir("data") / f"inspect_{args.file.stem}.png"
+    png = args.png or reports_dir("inspect") / f"{args.file.stem}.png"  # never the data stage's own plots
     from econt.paths import ensure_parent
 
     ensure_parent(png, "--png")
