@@ -121,6 +121,8 @@ BAD_INPUT_CASES = [
     # a command that needs an earlier stage's output names the command that makes it (before TensorFlow)
     ("train-before-data-stage", lambda t, s: ["train", "--quick"], "`econt run data`"),
     ("train-before-emd-stage", lambda t, s: ["train", "--quick", "--data", str(_write_npz_ok(t))], "`econt run emd`"),
+    ("train-set-data-path-csv", lambda t, s: ["train", "--quick", "--set", "data.source=file", "--set",
+                                              f"data.path={_calq_csv(t, name='d.npz')}"], "econt data convert"),
     ("train-data-csv-named-npz", lambda t, s: ["train", "--quick", "--data", str(_calq_csv(t, name="d.npz"))],
      "econt data convert"),
 ]

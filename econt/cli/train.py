@@ -65,6 +65,10 @@ def _check_prerequisites(cfg) -> None:
         if missing:
             raise StageError(f"train: data.source is 'stage' but {missing[0]} does not exist; make it with "
                              "`econt run data`, or give a dataset with `econt train --data FILE`.")
+    if cfg.data.source == "file" and cfg.data.path is not None:
+        from econt.data.dataset import Dataset
+
+        Dataset.load(resolve(cfg.data.path))  # missing, a CSV named .npz, out-of-range charges: said now
     if "emd_cnn" in cfg.losses:
         model = resolve(cfg.emd_cnn.model_path) if cfg.emd_cnn.model_path else build_root() / "emd" / "cnn"
         if not model.exists() or (model.is_dir() and not any(model.iterdir())):
