@@ -394,7 +394,8 @@ class IntegerEncoder:
             raise DataError("encode_calq needs econt.data.normalise (normalise_hw, encode_module_sum) "
                             f"from the data stage: {exc}") from exc
         calq = np.asarray(calq)
-        codes, _shift, modsum = normalise_hw(calq)
+        # the input codes carry the config's fractional bits + 1 (8 for the ECON-T's ap_ufixed<8,1>)
+        codes, _shift, modsum = normalise_hw(calq, self.cfg.input_frac + 1)
         return self.encode_codes(codes), np.asarray(encode_module_sum(modsum))
 
 
