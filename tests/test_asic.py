@@ -229,3 +229,21 @@ def test_tool_scripts_live_in_the_package_and_tasks_do_not_import_the_flow():
         assert script.is_file() and pkg in script.parents
     source = Path(task.__file__).read_text()
     assert "econt.asic.flow" not in source and "econt.asic.stage" not in source
+
+
+def test_power_method_registry_and_a_clear_error_for_an_old_opensta():
+    """power.method: 'kit' always works; 'opensta' needs OpenSTA >= 2.6 (Debian's 2.0.17 has no
+    read_saif) and says so; an unknown method names the known ones."""
+    from econt.asic.power_methods import check_method, opensta_version
+
+    assert check_method("kit").name == "kit"
+    assert load_pdk_config("sky130hd").power.method == "kit"
+    assert load_pdk_config("sky130hd", {"power": {"method": "opensta"}}).power.method == "opensta"
+    with pytest.raises(ToolError, match="known: kit, opensta"):
+        check_method("spice")
+    version, _ = opensta_version()
+    if version < (2, 6):
+        with pytest.raises(ToolError, match=r"needs OpenSTA >= 2\.6"):
+            check_method("opensta")
+    else:
+        assert check_method("opensta").name == "opensta"

@@ -65,6 +65,18 @@ class Activity:
                               f"got {self.vectorless_toggle_rate}.")
 
 
+PowerMethod = Literal["kit", "opensta"]
+
+
+@dataclass(frozen=True)
+class Power:
+    """How power is computed from the measured activity (registry: econt.asic.power_methods):
+    ``kit`` — the kit's liberty calculation on its zero-delay gate-level simulation; ``opensta`` —
+    OpenSTA >= 2.6 ``read_saif`` of the kit's measured activity + ``report_power``."""
+
+    method: PowerMethod = "kit"
+
+
 @dataclass(frozen=True)
 class NodeFit:
     delay: tuple[float, float, float, float]
@@ -99,6 +111,7 @@ class PdkConfig:
     clock_period_ns: float = 25.0
     inference_rate_mhz: float = 40.0
     activity: Activity = field(default_factory=Activity)
+    power: Power = field(default_factory=Power)
     tmr: TmrOption = "config"
     utilisation: float = 0.6
     locate: Locate | None = None

@@ -97,7 +97,8 @@ def write_markdown(summary: dict, path: Path) -> Path:
             lines.append(f"| {e['design']} | {e['pdk']} | {g['n_cycles']} | {g['mismatched_bits']} ({g['checked_bits']}) "
                          f"| {g['seeded_flops']} / {g['n_flops']} | {_f(g['mean_toggle_rate'])} | {_f(g['slew_ns'])} "
                          f"| {_f(e['power_mw'].get('clock_mw'))} |")
-        method = next((e.get("power_method") for e in entries.values() if e.get("power_method")), None)
+        method = next((e.get("power_method_description") or e.get("power_method") for e in entries.values()
+                       if e.get("power_method")), None)
         if method:
             lines += ["", f"Power method: {method}."]
         lines.append("")

@@ -22,6 +22,7 @@ from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallba
 from econt.asic.liberty import load_library_model
 from econt.asic.metrics import derive_65nm, hierarchy_stats, spread
 from econt.asic.pdk import PdkConfig, load_pdk_config, resolve_library
+from econt.asic.power_methods import METHODS, check_method, opensta_saif_power
 from econt.config import write_resolved_config
 from econt.errors import ConfigError, StageError
 from econt.paths import reports_dir, work_dir
@@ -169,9 +170,8 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, g
         "energy_per_inference_nj": energy(gm),
         "energy_per_inference_vectorless_nj": energy(gv),
         "inference_rate_mhz": pdk.inference_rate_mhz,
-        "power_method": ("kit gate-level power (econt.asic.gatepower): zero-delay simulation of the synthesised "
-                         "netlist on the RTL's sampled ports, liberty internal-power tables, 1/2 C V^2 per net "
-                         "transition (sink pin capacitances), cell leakage"),
+        "power_method": "kit",
+        "power_method_description": METHODS["kit"].description,
         "gate_sim": {name: {"mismatched_bits": g.mismatched_bits, "checked_bits": g.checked_bits,
                             "seeded_flops": g.seeded_flops, "n_flops": g.n_flops, "n_cycles": g.n_cycles,
                             "mean_toggle_rate": g.mean_toggle_rate, "slew_ns": g.slew_ns,
@@ -205,7 +205,8 @@ def gate_power(res, design, pdk: PdkConfig, act_info: dict) -> dict:
     out = {}
     for name, key in (("measured", "vcd_measured"), ("vectorless", "vcd_vectorless")):
         g = gate_level_power(netlist, lib, design.top, Path(act_info[key]), f"{act.TB_TOP}.dut", "clk",
-                             pdk.clock_period_ns, slew)
+                             pdk.clock_period_ns, slew,
+                             record_activity=(name == "measured" and pdk.power.method == "opensta"))
         if g.mismatched_bits:
             raise StageError(f"gate-level simulation of {res.netlist} disagrees with the RTL on {g.mismatched_bits} "
                              f"of {g.checked_bits} output bits ({g.mismatch_detail}); power not computed")
@@ -227,7 +228,27 @@ def run_one(design_spec: DesignSpec, pdk_name: str, act_info: dict, tools: dict,
     gate = gate_power(res, design, pdk, act_info)
     entry = _entry_from_flow(res, design, pdk, act_info, tools, gate)
     entry["library"] = {"liberty": str(lib.liberty), "found_via": lib.found_via, "prepared_liberty": str(res.liberty)}
+    if pdk.power.method == "opensta":
+        _opensta_power(entry, res, design, pdk, gate["measured"], tools)
     return entry
+
+
+def _opensta_power(entry: dict, res, design, pdk: PdkConfig, measured, tools: dict) -> None:
+    """Replace the measured power by OpenSTA's read_saif + report_power on the kit's SAIF (method 'opensta')."""
+    from econt.asic.saif import write_saif
+
+    work = Path(res.build_dir) / "opensta_saif"
+    work.mkdir(parents=True, exist_ok=True)
+    saif = write_saif(measured.net_activity, work / "measured.saif", design.top, measured.n_cycles - 1,
+                      pdk.clock_period_ns)
+    w = opensta_saif_power(tools["executables"]["sta"], res.liberty, res.netlist, design.top, saif,
+                           f"{act.TB_TOP}/dut", "clk", pdk.clock_period_ns, work)
+    entry["power_kit_mw"] = entry["power_mw"]
+    entry["power_mw"] = {k.replace("_w", "_mw"): v * 1e3 for k, v in w.items()}
+    entry["energy_per_inference_nj"] = w["total_w"] / (pdk.inference_rate_mhz * 1e6) * 1e9
+    entry["power_method"] = "opensta"
+    entry["power_method_description"] = METHODS["opensta"].description
+    entry["reports"]["saif"] = str(saif)
 
 
 def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_PDKS, workers: int = 2,
@@ -247,6 +268,7 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
                 real.append(src)
     for n in real:
         resolve_library(cfgs[n])  # fail early with the clear three-place error
+        check_method(cfgs[n].power.method, f"{n}: power.method")  # e.g. OpenSTA too old for 'opensta'
     first = cfgs[real[0]]
     # activity once per design (RTL level, library independent). Each design is simulated itself,
     # even where only its registers differ (TMR): the gate-level simulation takes every flip-flop's
