@@ -3,8 +3,8 @@
 Covered here: validation on load, seeded sampling of the space, resumable journal storage.
 Not covered yet: the per-trial chain (econt.sweep.chain: training → exact EMD → bit-exact → RTL
 simulation → synthesis → gate-level power) run by workers against PostgreSQL or the journal file,
-and resume after a killed worker — synthesising one 1-filter 3-bit encoder took 586 s here
-(the 48 × 22-bit normalisation dominates), and OpenSTA returned no timing for it (open).
+and resume after a killed worker: one tiny-study trial (1 filter, 2 latents, 4-bit formats,
+TMR config) took 804 s here through the full flow, 569 s of it synthesis — too slow for CI as is.
 """
 from __future__ import annotations
 
