@@ -10,6 +10,8 @@ from econt.errors import ConfigError
 from econt.paths import repo_root
 
 MAX_PIPELINE_STAGES = 4
+#: bytes of configuration per clock gate; "block" = one I2C block (134 bytes in the ECON-T map)
+CFG_GATE_GROUP_BYTES: dict[str, int | None] = {"byte": 1, "word": 4, "block": None}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,15 @@ class RtlConfig:
     # products (reproduces the emulator's test vectors). See econt.model.integer.
     arithmetic: Literal["qkeras", "chip"] = "qkeras"
     clock_mhz: float = 40.0
+    # How the configuration registers are clocked. "refresh": every flop on the free-running clock
+    # (tmr=none: load enable per byte; TMR: every copy reloads the voted value on every edge).
+    # "gated": each group of registers is clocked through an integrated clock gate
+    # (module econt_clock_gate, mapped to the PDK's ICG cell in synthesis) only on a write to the
+    # group or, with TMR, when its three copies disagree (the next edge loads the voted value).
+    cfg_storage: Literal["refresh", "gated"] = "gated"
+    # Registers per clock gate for cfg_storage: gated: "byte" (1 byte), "word" (4 bytes) or "block"
+    # (one 134-byte I2C block). Measured in econt.rtl.gating (docs: reports/rtl/cfg_gating.json).
+    cfg_gate_group: Literal["byte", "word", "block"] = "block"
 
     def validate(self, source: str = "<RtlConfig>") -> None:
         if not 1 <= self.pipeline_stages <= MAX_PIPELINE_STAGES:
@@ -43,6 +54,11 @@ class RtlConfig:
         if self.weights == "hardwired" and not self.hardwired_weights:
             raise ConfigError(f"{source}: field 'hardwired_weights' is required when weights: hardwired "
                               "(path of a weights JSON written by the export stage).")
+        if self.cfg_storage not in ("refresh", "gated"):
+            raise ConfigError(f"{source}: field 'cfg_storage' is {self.cfg_storage!r}; use refresh or gated.")
+        if self.cfg_gate_group not in CFG_GATE_GROUP_BYTES:
+            raise ConfigError(f"{source}: field 'cfg_gate_group' is {self.cfg_gate_group!r}; use "
+                              f"{', '.join(CFG_GATE_GROUP_BYTES)} (registers per clock gate).")
         if not 8 <= self.calq_bits <= 32:
             raise ConfigError(f"{source}: field 'calq_bits' is {self.calq_bits}; use 8..32.")
         if not (self.clock_mhz > 0 and self.clock_mhz < 1e5):

@@ -13,7 +13,15 @@ separate modules so synthesis can work hierarchically.
 
 TMR: ``config`` triplicates the configuration register file, votes bit-wise and
 writes the voted value back every cycle (a single upset is gone after one edge);
-``full`` also triplicates every datapath pipeline register. Each copy is its own
+``full`` also triplicates every datapath pipeline register.
+
+Configuration storage (``cfg_storage``): ``refresh`` clocks every configuration flop every
+cycle (as above). ``gated`` clocks each group of registers (``cfg_gate_group``: byte, 4-byte
+word or I2C block) through ``econt_clock_gate`` (latch + AND model for simulation; synthesis
+maps the module, by this name and port list, to the PDK's ICG cell) only during reset, on a
+write into the group, or with TMR when the group's three copies disagree in any bit: the next
+edge loads the voted value into every copy (repair). With TMR each copy has its own gate, so
+an upset in one gate's latch disturbs one copy only. Same register map and I2C image. Each copy is its own
 ``(* keep *)`` always block: yosys keeps the kept processes as separate flops
 where it would otherwise merge identical ones (checked after synthesis in the tests).
 """
@@ -33,7 +41,7 @@ from econt.rtl.arch import ArchSpec
 from econt.rtl.config import RtlConfig
 from econt.rtl.layout import ConfigLayout
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 TOP = "econt_encoder"
 ROUND_CODE = {"floor": 0, "half_up": 1, "half_even": 2}
 
@@ -272,6 +280,35 @@ endmodule
             what = "Pipeline register (no TMR)."
         self.files["econt_pipe_reg"] = self.header(what) + body + self.footer()
 
+    def emit_clock_gate(self) -> None:
+        """Behavioural integrated clock gate (latch + AND). Synthesis maps ``econt_clock_gate``
+        (this exact name and port list) to the PDK's ICG cell; RTL simulation runs this model."""
+        self.files["econt_clock_gate"] = self.header(
+            "Integrated clock gate: behavioural model for RTL simulation (synthesis maps it to the PDK ICG cell).") + """
+module econt_clock_gate (
+  input  wire clk,
+  input  wire en,
+  output wire gclk
+);
+  // Enable latch, transparent while clk is low, so gclk only sees en as it was before the
+  // rising edge: no glitch, one full pulse per enabled cycle.
+  reg en_latch;
+  /* verilator lint_off LATCH */  // waiver: the enable latch of the clock gate is intended
+  always @(clk or en)
+    if (!clk) en_latch = en;
+  /* verilator lint_on LATCH */
+  assign gclk = clk & en_latch;
+endmodule
+""" + self.footer()
+
+    def cfg_groups(self) -> list[tuple[int, int]]:
+        """(first byte address, byte count) of each clock-gated group, in address order."""
+        from econt.rtl.config import CFG_GATE_GROUP_BYTES
+
+        bpb = self.layout.bytes_per_block
+        gb = CFG_GATE_GROUP_BYTES[self.cfg.cfg_gate_group] or bpb
+        return [(blk * bpb + lo, min(gb, bpb - lo)) for blk in range(self.layout.blocks) for lo in range(0, bpb, gb)]
+
     def emit_cfg_regs(self) -> None:
         lay = self.layout
         bpb = lay.bytes_per_block
@@ -281,6 +318,7 @@ endmodule
         yw = max(1, (bpb - 1).bit_length())
         aw = max((nbytes - 1).bit_length(), bw + 1, yw + 1)
         self.cfg_ports = (bw, yw)
+        gated = self.cfg.cfg_storage == "gated"
         head = f"""
 module econt_cfg_regs (
   input  wire            clk,
@@ -295,21 +333,83 @@ module econt_cfg_regs (
   // byte (block, byte) holds image bits [8*(block*{bpb}+byte) +: 8]. Writes outside the
   // map are ignored.
   wire addr_ok = (cfg_block < {bw}'d{lay.blocks}) && (cfg_byte < {yw}'d{bpb});
-  wire [{aw - 1}:0] waddr = {{{aw - bw}'d0, cfg_block}} * {aw}'d{bpb} + {{{aw - yw}'d0, cfg_byte}};
   wire wr = cfg_we && addr_ok;
-  // One register, address comparator and load enable per byte: a variable part-select
+"""
+        groups = self.cfg_groups() if gated else []
+        # a byte needs its own write select unless its clock gate is its select (byte groups, no TMR)
+        byte_sel = not (gated and not self.tmr_cfg and groups[0][1] == 1)
+        if byte_sel:
+            head += f"  wire [{aw - 1}:0] waddr = {{{aw - bw}'d0, cfg_block}} * {aw}'d{bpb} + {{{aw - yw}'d0, cfg_byte}};\n"
+        copies = ("_a", "_b", "_c") if self.tmr_cfg else ("",)
+        if gated:
+            ng = len(groups)
+            gb = groups[0][1]
+            gpb = -(-bpb // gb)
+            head += f"""  // Clock gating: {ng} groups of {gb} byte(s) (cfg_gate_group: {self.cfg.cfg_gate_group}); a group's
+  // registers are clocked only when its gate opens: during reset, on a write into the group"""
+            head += (", or when its\n  // three copies disagree (the next edge loads the voted value into every copy).\n"
+                     if self.tmr_cfg else ".\n")
+            # group index of the written byte (only used with wr, i.e. for in-range addresses)
+            gw = max(1, (ng - 1).bit_length(), bw, yw)
+
+            def widen(sig: str, w: int) -> str:
+                return sig if w == gw else f"{{{gw - w}'d0, {sig}}}"
+            gsum = widen("cfg_block", bw) + (f" * {gw}'d{gpb}" if gpb > 1 else "")
+            if gpb > 1:
+                gsum += " + " + widen("cfg_byte", yw) + (f" / {gw}'d{gb}" if gb > 1 else "")
+            head += f"  wire [{gw - 1}:0] gaddr = {gsum};  // clock-gate group of the written byte\n"
+            if self.tmr_cfg:
+                head += f"  wire [{nbytes - 1}:0] differ;  // byte k: its three copies disagree in some bit\n"
+            head += f"""  genvar j;
+  generate
+    for (j = 0; j < {ng}; j = j + 1) begin : g_group
+      wire hit = wr && (gaddr == j[{gw - 1}:0]);
+"""
+            if self.tmr_cfg:
+                head += f"""      // group j: bytes [LO, LO + N) of block j / {gpb}
+      localparam integer LO = (j / {gpb}) * {bpb} + (j % {gpb}) * {gb};
+      localparam integer N = ({bpb} - (j % {gpb}) * {gb} < {gb}) ? {bpb} - (j % {gpb}) * {gb} : {gb};
+      wire en = !rst_n || hit || (|differ[LO + N - 1:LO]);
+      // one gate per copy: an upset in one gate's latch disturbs one copy only
+      wire gclk_a;
+      wire gclk_b;
+      wire gclk_c;
+      (* keep *) econt_clock_gate u_cg_a (.clk(clk), .en(en), .gclk(gclk_a));
+      (* keep *) econt_clock_gate u_cg_b (.clk(clk), .en(en), .gclk(gclk_b));
+      (* keep *) econt_clock_gate u_cg_c (.clk(clk), .en(en), .gclk(gclk_c));
+"""
+            else:
+                head += """      wire en = !rst_n || hit;
+      wire gclk;
+      econt_clock_gate u_cg (.clk(clk), .en(en), .gclk(gclk));
+"""
+            head += "    end\n  endgenerate\n"
+        head += f"""  // One register, address comparator and load enable per byte: a variable part-select
   // write would synthesise to a {nbits}-bit shifter, and byte-sized registers keep event-driven
   // simulation of a write local to the weights it changes.
   genvar g;
   generate
     for (g = 0; g < {nbytes}; g = g + 1) begin : g_byte
-      localparam integer ADDR = g;
-      wire sel = wr && (waddr == ADDR[{aw - 1}:0]);
 """
+        if byte_sel:
+            head += f"      localparam integer ADDR = g;\n      wire sel = wr && (waddr == ADDR[{aw - 1}:0]);\n"
+        if gated:
+            head += f"      localparam integer GRP = (g / {bpb}) * {gpb} + (g % {bpb}) / {gb};  // its clock gate\n"
+            # scalar per-group clock nets (a multi-driver clock vector makes event-driven
+            # simulators wake every byte on every gate's edge)
+            for c in copies:
+                head += f"      wire bclk{c} = g_group[GRP].gclk{c};\n"
         sig = "voted" if self.tmr_cfg else "q"
         image_concat = "{" + ", ".join(f"g_byte[{g}].{sig}" for g in reversed(range(nbytes))) + "}"
-        if self.tmr_cfg:
-            body = f"""      // tmr=config: three copies of every byte; each copy loads the voted value every cycle
+        tail = f"""    end
+  endgenerate
+  // One concatenation (not 1,608 part-assigns to one net): event-driven simulators then
+  // update the image in one step per write.
+  assign image = {image_concat};
+endmodule
+"""
+        if self.tmr_cfg and not gated:
+            body = """      // tmr=config: three copies of every byte; each copy loads the voted value every cycle
       // (continuous refresh), so a single upset in one copy is outvoted at once and repaired
       // at the next edge. Each copy is its own kept process so synthesis cannot merge them.
       reg [7:0] q_a;
@@ -320,28 +420,61 @@ module econt_cfg_regs (
       (* keep *) always @(posedge clk) q_a <= rst_n ? nxt : 8'd0;
       (* keep *) always @(posedge clk) q_b <= rst_n ? nxt : 8'd0;
       (* keep *) always @(posedge clk) q_c <= rst_n ? nxt : 8'd0;
-    end
-  endgenerate
-  // One concatenation (not 1,608 part-assigns to one net): event-driven simulators then
-  // update the image in one step per write.
-  assign image = {image_concat};
-endmodule
 """
             what = "Configuration register file, triplicated with voting and continuous refresh (tmr=config)."
+        elif self.tmr_cfg:
+            body = """      // Three copies of every byte on their own gated clocks; the voter masks an upset in one
+      // copy at once, the disagreement opens the group's gates and the next edge repairs it.
+      // Bytes of the group that agree reload their own voted value (no change). Each copy is
+      // its own kept process so synthesis cannot merge them.
+      reg [7:0] q_a;
+      reg [7:0] q_b;
+      reg [7:0] q_c;
+      wire [7:0] voted = (q_a & q_b) | (q_a & q_c) | (q_b & q_c);
+      wire [7:0] nxt = sel ? cfg_wdata : voted;
+      assign differ[g] = |((q_a ^ q_b) | (q_a ^ q_c));
+      (* keep *) always @(posedge bclk_a) q_a <= rst_n ? nxt : 8'd0;
+      (* keep *) always @(posedge bclk_b) q_b <= rst_n ? nxt : 8'd0;
+      (* keep *) always @(posedge bclk_c) q_c <= rst_n ? nxt : 8'd0;
+"""
+            what = "Configuration register file, triplicated with voting, clock-gated self-repair (tmr=config, cfg_storage=gated)."
+        elif gated and groups[0][1] == 1:
+            body = """      // One gate per byte: its clock only runs on a write to it (or in reset), so the
+      // register needs no load enable of its own.
+      reg [7:0] q;
+      always @(posedge bclk) q <= rst_n ? cfg_wdata : 8'd0;
+"""
+            what = "Configuration register file (weights), clock-gated per byte, written through the I2C-mapped byte port."
+        elif gated:
+            body = """      // The group's clock runs on a write into the group; the other bytes of the group hold.
+      reg [7:0] q;
+      always @(posedge bclk)
+        if (!rst_n) q <= 8'd0;
+        else if (sel) q <= cfg_wdata;
+"""
+            what = "Configuration register file (weights), clock-gated per group, written through the I2C-mapped byte port."
         else:
-            body = f"""      reg [7:0] q;
+            body = """      reg [7:0] q;
       always @(posedge clk)
         if (!rst_n) q <= 8'd0;
         else if (sel) q <= cfg_wdata;
-    end
-  endgenerate
-  // One concatenation (not 1,608 part-assigns to one net): event-driven simulators then
-  // update the image in one step per write.
-  assign image = {image_concat};
-endmodule
 """
             what = "Configuration register file (weights), written through the I2C-mapped byte port."
-        self.files["econt_cfg_regs"] = self.header(what) + head + body + self.footer()
+        self.cfg_gating = {
+            "cfg_storage": self.cfg.cfg_storage,
+            "cfg_gate_group": self.cfg.cfg_gate_group if gated else None,
+            "groups": len(groups),
+            "group_bytes": groups[0][1] if gated else None,
+            "clock_gates": len(groups) * len(copies),
+            "clock_gate_module": "econt_clock_gate" if gated else None,
+            "clock_gate_instances": (f"u_cfg.g_group[0..{len(groups) - 1}].u_cg{'_a|_b|_c' if self.tmr_cfg else ''}"
+                                     if gated else None),
+            "gated_clock_nets": (f"u_cfg.g_group[0..{len(groups) - 1}].gclk{'_a|_b|_c' if self.tmr_cfg else ''}"
+                                 if gated else None),
+            "group_of_byte": ("byte k is in group j when g_group[j].LO <= k < LO + N; groups run in address "
+                              "order, contiguous within an I2C block") if gated else None,
+        }
+        self.files["econt_cfg_regs"] = self.header(what) + head + body + tail + self.footer()
 
     def emit_normalise(self) -> None:
         s = self.s
@@ -696,8 +829,11 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
     gen = _Gen(cfg, spec, layout, hardwired_params)
     gen.emit_vote()
     gen.emit_pipe_reg()
+    gated = not gen.hw and cfg.cfg_storage == "gated"
     if not gen.hw:
         gen.emit_cfg_regs()
+    if gated:
+        gen.emit_clock_gate()
     gen.emit_normalise()
     gen.emit_conv_filter()
     gen.emit_dense_neuron()
@@ -706,7 +842,8 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.v"):
         old.unlink()
-    order = ["econt_vote", "econt_pipe_reg"] + (["econt_cfg_regs"] if not gen.hw else []) + \
+    order = ["econt_vote", "econt_pipe_reg"] + (["econt_clock_gate"] if gated else []) + \
+        (["econt_cfg_regs"] if not gen.hw else []) + \
         ["econt_normalise", "econt_conv_filter"] + (["econt_dense_slice"] if "econt_dense_slice" in gen.files else []) + \
         ["econt_dense_neuron", TOP]
     files = []
@@ -734,6 +871,8 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         "clock_mhz": cfg.clock_mhz,
         "config_bits": config_bits,
         "config_flops": config_bits * copies,
+        "cfg_storage": None if gen.hw else cfg.cfg_storage,
+        "cfg_gating": None if gen.hw else gen.cfg_gating,
         "register_map": None if gen.hw else {
             "blocks": layout.blocks, "bytes_per_block": layout.bytes_per_block, "block_bits": layout.block_bits,
             "write_port": "cfg_we/cfg_block/cfg_byte/cfg_wdata, one byte per clock, synchronous",
