@@ -39,9 +39,9 @@ class RtlConfig:
     # "gated": each group of registers is clocked through an integrated clock gate
     # (module econt_clock_gate, mapped to the PDK's ICG cell in synthesis) only on a write to the
     # group or, with TMR, when its three copies disagree (the next edge loads the voted value).
-    cfg_storage: Literal["refresh", "gated"] = "gated"
+    cfg_storage: Literal["refresh", "gated"] = "refresh"   # gated becomes the default once the ASIC figures show it wins
     # Registers per clock gate for cfg_storage: gated: "byte" (1 byte), "word" (4 bytes) or "block"
-    # (one 134-byte I2C block). Measured in econt.rtl.gating (docs: reports/rtl/cfg_gating.json).
+    # (one 134-byte I2C block). econt.rtl.gating measures the options (not yet run for the choice).
     cfg_gate_group: Literal["byte", "word", "block"] = "block"
 
     def validate(self, source: str = "<RtlConfig>") -> None:
