@@ -19,7 +19,7 @@ from pathlib import Path
 import econt  # noqa: F401  (sets the TF/POT environment before anything imports them)
 from econt.errors import EcontError
 
-STAGES = ["data", "emd", "train", "export", "rtl", "verify", "asic", "conformance", "report", "run", "bench", "sweep"]
+STAGES = ["data", "emd", "train", "export", "rtl", "verify", "asic", "conformance", "report", "run", "bench", "sweep", "faults"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -322,9 +322,9 @@ class IntegerEncoder:
         self.stats[key + "_saturated"] = self.stats.get(key + "_saturated", 0) + int(np.count_nonzero(q > hi))
         return np.clip(q, 0, hi)
 
-    def conv_activations(self, codes: np.ndarray) -> np.ndarray:
-        """(N, 48) input codes → (N, H', W', F) conv activation codes."""
-        cfg, acc = self.cfg, self.acc
+    def conv_taps(self, codes: np.ndarray) -> np.ndarray:
+        """(N, 48) input codes → (N, H', W', k·k·C) im2col patches in the kernel's (kh, kw, c) order."""
+        cfg = self.cfg
         img = self.image(self._check_codes(codes, "IntegerEncoder.encode_codes"))
         n, h, w, c = img.shape
         k, s = cfg.conv_kernel, cfg.conv_stride
@@ -337,7 +337,13 @@ class IntegerEncoder:
         for i in range(k):
             for j in range(k):
                 patches[:, :, :, i, j, :] = padded[:, i:i + s * oh:s, j:j + s * ow:s, :]
-        taps = patches.reshape(n, oh, ow, k * k * c)
+        return patches.reshape(n, oh, ow, k * k * c)
+
+    def conv_activations(self, codes: np.ndarray) -> np.ndarray:
+        """(N, 48) input codes → (N, H', W', F) conv activation codes."""
+        cfg, acc = self.cfg, self.acc
+        taps = self.conv_taps(codes)
+        k, c = cfg.conv_kernel, cfg.in_channels
         kernel = self.w.conv_w.reshape(k * k * c, cfg.conv_filters)
         if acc["conv_product_shift"]:
             # chip: each product is truncated (floor, arithmetic shift) before the sum
