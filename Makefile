@@ -6,9 +6,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 ECONT  := $(VENV)/bin/econt
 STAMP  := $(VENV)/.econt-installed
-DEB_TOOLS := iverilog opensta verilator chromium
+DEB_TOOLS := iverilog opensta verilator chromium postgresql
 # Debian package → a command it provides (to see whether it is installed)
-DEB_CHECK := iverilog:iverilog opensta:sta verilator:verilator chromium:chromium
+# (postgresql: the server's initdb, for the sweep's two-worker PostgreSQL test; Debian 12 ships 15)
+DEB_CHECK := iverilog:iverilog opensta:sta verilator:verilator chromium:chromium postgresql:/usr/lib/postgresql/15/bin/initdb
 
 .PHONY: all setup deb-tools train asic report test bench sweep clean
 
