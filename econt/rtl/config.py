@@ -25,7 +25,11 @@ class RtlConfig:
 
     name: str = "econt_default"
     model_config: str = "econt_default"       # configs/model/<name>.yaml (EncoderConfig)
-    tmr: Literal["none", "config", "full"] = "none"
+    # "selective": the configuration bits listed in ``protection_mask`` are TMR groups (voted and
+    # repaired as with "config"), every other bit a single register (see econt.faults).
+    tmr: Literal["none", "config", "full", "selective"] = "none"
+    # protection mask JSON (written by `econt faults rank`; relative to this config file), tmr: selective only
+    protection_mask: Optional[Path] = None
     weights: Literal["reconfigurable", "hardwired"] = "reconfigurable"
     hardwired_weights: Optional[str] = None   # weights JSON (econt.export.save_weights_json) for 'hardwired'
     pipeline_stages: int = 2
@@ -51,6 +55,15 @@ class RtlConfig:
         if self.weights == "hardwired" and self.tmr == "config":
             raise ConfigError(f"{source}: field 'tmr' is 'config' but weights are 'hardwired' (no configuration "
                               "registers to triplicate). Use tmr: none or full, or weights: reconfigurable.")
+        if self.tmr not in ("none", "config", "full", "selective"):
+            raise ConfigError(f"{source}: field 'tmr' is {self.tmr!r}; use none, config, full or selective.")
+        if self.tmr == "selective" and (self.weights == "hardwired" or not self.protection_mask):
+            raise ConfigError(f"{source}: field 'tmr' is 'selective', which needs weights: reconfigurable and "
+                              "field 'protection_mask' (a mask JSON written by `econt faults rank`, e.g. "
+                              "reports/faults/protection_mask.json).")
+        if self.protection_mask and self.tmr != "selective":
+            raise ConfigError(f"{source}: field 'protection_mask' is set but 'tmr' is {self.tmr!r}; use tmr: selective "
+                              "or drop the mask.")
         if self.weights == "hardwired" and not self.hardwired_weights:
             raise ConfigError(f"{source}: field 'hardwired_weights' is required when weights: hardwired "
                               "(path of a weights JSON written by the export stage).")

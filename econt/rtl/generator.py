@@ -13,7 +13,10 @@ separate modules so synthesis can work hierarchically.
 
 TMR: ``config`` triplicates the configuration register file, votes bit-wise and
 writes the voted value back every cycle (a single upset is gone after one edge);
-``full`` also triplicates every datapath pipeline register.
+``full`` also triplicates every datapath pipeline register. ``selective`` triplicates only the
+bits of a protection mask (``protection_mask``, written by ``econt faults rank``): copy ``q_a`` of
+every byte holds all 8 bits, protected bits add ``g_bit[k].tmr.r_b|r_c``, voted and repaired as
+with ``config``; an unprotected bit is a single register.
 
 Configuration storage (``cfg_storage``): ``refresh`` clocks every configuration flop every
 cycle (as above). ``gated`` clocks each group of registers (``cfg_gate_group``: byte, 4-byte
@@ -138,7 +141,9 @@ class _Gen:
         self.cfg, self.s, self.layout = cfg, spec, layout
         self.params = params
         self.hw = cfg.weights == "hardwired"
-        self.tmr_cfg = cfg.tmr in ("config", "full") and not self.hw
+        self.tmr_cfg = cfg.tmr in ("config", "full", "selective") and not self.hw
+        #: tmr=selective: per image bit, True = TMR group (set by generate_design from the mask file)
+        self.protected: Optional[np.ndarray] = None
         self.tmr_pipe = cfg.tmr == "full"
         s = spec
         wmax, wmin = (1 << (s.weight_bits - 1)) - 1, -(1 << (s.weight_bits - 1))
@@ -375,8 +380,20 @@ module econt_cfg_regs (
       wire gclk_b;
       wire gclk_c;
       (* keep *) econt_clock_gate u_cg_a (.clk(clk), .en(en), .gclk(gclk_a));
-      (* keep *) econt_clock_gate u_cg_b (.clk(clk), .en(en), .gclk(gclk_b));
+"""
+                if self.protected is None:
+                    head += """      (* keep *) econt_clock_gate u_cg_b (.clk(clk), .en(en), .gclk(gclk_b));
       (* keep *) econt_clock_gate u_cg_c (.clk(clk), .en(en), .gclk(gclk_c));
+"""
+                else:
+                    head += """      // tmr=selective: copies b and c (and their gates) only in groups holding protected bits
+      if (GPROT[j]) begin : g_tmr
+        (* keep *) econt_clock_gate u_cg_b (.clk(clk), .en(en), .gclk(gclk_b));
+        (* keep *) econt_clock_gate u_cg_c (.clk(clk), .en(en), .gclk(gclk_c));
+      end else begin : g_single
+        assign gclk_b = 1'b0;
+        assign gclk_c = 1'b0;
+      end
 """
             else:
                 head += """      wire en = !rst_n || hit;
@@ -408,7 +425,14 @@ module econt_cfg_regs (
   assign image = {image_concat};
 endmodule
 """
-        if self.tmr_cfg and not gated:
+        if self.protected is not None:
+            head = head.replace("  wire wr = cfg_we && addr_ok;\n",
+                                "  wire wr = cfg_we && addr_ok;\n" + self._selective_decls(groups), 1)
+            head = head.replace("  genvar g;\n", "  genvar g;\n  genvar k;\n", 1)
+            body = self._selective_body(gated)
+            what = ("Configuration register file, selective TMR: protected bits triplicated with voting and "
+                    + ("clock-gated self-repair" if gated else "continuous refresh") + ", the rest single registers (tmr=selective).")
+        elif self.tmr_cfg and not gated:
             body = """      // tmr=config: three copies of every byte; each copy loads the voted value every cycle
       // (continuous refresh), so a single upset in one copy is outvoted at once and repaired
       // at the next edge. Each copy is its own kept process so synthesis cannot merge them.
@@ -465,7 +489,8 @@ endmodule
             "cfg_gate_group": self.cfg.cfg_gate_group if gated else None,
             "groups": len(groups),
             "group_bytes": groups[0][1] if gated else None,
-            "clock_gates": len(groups) * len(copies),
+            "clock_gates": (len(groups) * len(copies) if self.protected is None else
+                            len(groups) + 2 * sum(self._group_protected(groups))),
             "clock_gate_module": "econt_clock_gate" if gated else None,
             "clock_gate_instances": (f"u_cfg.g_group[0..{len(groups) - 1}].u_cg{'_a|_b|_c' if self.tmr_cfg else ''}"
                                      if gated else None),
@@ -475,6 +500,56 @@ endmodule
                               "order, contiguous within an I2C block") if gated else None,
         }
         self.files["econt_cfg_regs"] = self.header(what) + head + body + tail + self.footer()
+
+    def _group_protected(self, groups: list[tuple[int, int]]) -> list[bool]:
+        """tmr=selective, gated: does clock-gate group (first byte, bytes) hold a protected bit."""
+        assert self.protected is not None
+        return [bool(self.protected[8 * lo:8 * (lo + n)].any()) for lo, n in groups]
+
+    def _selective_decls(self, groups: list[tuple[int, int]]) -> str:
+        """Mask constants of tmr=selective: PMASK (bit i = image bit i is protected), GPROT (gated groups)."""
+        assert self.protected is not None
+        nbits = len(self.protected)
+
+        def hexconst(bits: list[bool]) -> str:
+            v = sum(1 << i for i, b in enumerate(bits) if b)
+            return f"{len(bits)}'h{v:0{-(-len(bits) // 4)}x}"
+        out = (f"  // tmr=selective: image bit i is a TMR group when PMASK[i] (protection mask, "
+               f"{int(self.protected.sum())} of {nbits} bits), else a single register.\n"
+               f"  localparam [{nbits - 1}:0] PMASK = {hexconst(self.protected.tolist())};\n")
+        if groups:
+            gp = self._group_protected(groups)
+            out += f"  localparam [{len(gp) - 1}:0] GPROT = {hexconst(gp)};  // clock-gate group j holds protected bits\n"
+        return out
+
+    def _selective_body(self, gated: bool) -> str:
+        """One byte of tmr=selective: copy a of every bit (the only copy of an unprotected bit),
+        copies b and c of the protected bits; the vote of an unprotected bit is copy a itself."""
+        ck = ("bclk_a", "bclk_b", "bclk_c") if gated else ("clk", "clk", "clk")
+        return f"""      // tmr=selective: M = protected bits of this byte. Copy a holds every bit (an unprotected
+      // bit's only register); protected bits also have copies b and c (g_bit[k].tmr.r_b|r_c), voted
+      // and repaired as with tmr=config. Each copy is its own kept process.
+      localparam [7:0] M = PMASK[8 * g +: 8];
+      reg [7:0] q_a;
+      wire [7:0] q_b;
+      wire [7:0] q_c;
+      wire [7:0] voted = (q_a & q_b) | (q_a & q_c) | (q_b & q_c);
+      wire [7:0] nxt = sel ? cfg_wdata : voted;
+""" + ("      assign differ[g] = |((q_a ^ q_b) | (q_a ^ q_c));\n" if gated else "") + f"""      (* keep *) always @(posedge {ck[0]}) q_a <= rst_n ? nxt : 8'd0;
+      for (k = 0; k < 8; k = k + 1) begin : g_bit
+        if (M[k]) begin : tmr
+          reg r_b;
+          reg r_c;
+          (* keep *) always @(posedge {ck[1]}) r_b <= rst_n ? nxt[k] : 1'b0;
+          (* keep *) always @(posedge {ck[2]}) r_c <= rst_n ? nxt[k] : 1'b0;
+          assign q_b[k] = r_b;
+          assign q_c[k] = r_c;
+        end else begin : single
+          assign q_b[k] = q_a[k];
+          assign q_c[k] = q_a[k];
+        end
+      end
+"""
 
     def emit_normalise(self) -> None:
         s = self.s
@@ -827,6 +902,8 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
     if cfg.weights == "hardwired" and hardwired_params is None:
         hardwired_params = load_hardwired_params(cfg, spec)
     gen = _Gen(cfg, spec, layout, hardwired_params)
+    if cfg.tmr == "selective":
+        gen.protected = load_protection(cfg, layout)
     gen.emit_vote()
     gen.emit_pipe_reg()
     gated = not gen.hw and cfg.cfg_storage == "gated"
@@ -855,6 +932,7 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         files.append(p)
     config_bits = 0 if gen.hw else spec.config_bits
     copies = 3 if gen.tmr_cfg else 1
+    protected_bits = None if gen.protected is None else int(gen.protected.sum())
     manifest = {
         "name": cfg.name,
         "top": TOP,
@@ -870,7 +948,9 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         "pipeline_register_widths": top_info["pipeline_register_widths"],
         "clock_mhz": cfg.clock_mhz,
         "config_bits": config_bits,
-        "config_flops": config_bits * copies,
+        "config_flops": config_bits * copies if protected_bits is None else config_bits + 2 * protected_bits,
+        "protected_bits": protected_bits,
+        "protection_mask": None if cfg.protection_mask is None else str(cfg.protection_mask),
         "cfg_storage": None if gen.hw else cfg.cfg_storage,
         "cfg_gating": None if gen.hw else gen.cfg_gating,
         "register_map": None if gen.hw else {
@@ -886,6 +966,8 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         "hierarchy": {"econt_conv_filter": spec.conv_filters, "econt_dense_neuron": spec.latent},
         "config_hash": config_hash({"rtl": to_plain(cfg), "arch": spec.to_dict(),
                                     "layout": hashlib.sha256(np.asarray(layout.param_bit).tobytes()).hexdigest(),
+                                    "protected": None if gen.protected is None else
+                                    hashlib.sha256(np.packbits(gen.protected).tobytes()).hexdigest(),
                                     "params": None if hardwired_params is None else
                                     hashlib.sha256(np.asarray(hardwired_params, dtype=np.int64).tobytes()).hexdigest()}),
         "verilog_sha256": digest.hexdigest(),
@@ -907,6 +989,22 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     write_resolved_config(out, {"rtl": to_plain(cfg), "arch": spec.to_dict()})
     return GeneratedDesign(out, TOP, files, manifest)
+
+
+def load_protection(cfg: RtlConfig, layout: ConfigLayout) -> np.ndarray:
+    """tmr=selective: the mask file as a bool per image bit; ConfigError naming the field on a bad
+    or missing file, or one ranked for a register map of another size."""
+    from econt.errors import DataError
+    from econt.faults.ranking import load_mask
+
+    nbits = layout.blocks * layout.bytes_per_block * 8
+    try:
+        prot = load_mask(cfg.protection_mask, n_bits=nbits)
+    except DataError as exc:
+        raise ConfigError(f"design '{cfg.name}': field 'protection_mask': {exc}") from exc
+    mask = np.zeros(nbits, dtype=bool)
+    mask[prot] = True
+    return mask
 
 
 def default_layout(spec: ArchSpec, encoder_cfg: Any) -> ConfigLayout:

@@ -32,7 +32,8 @@ def _handle(dut, path: str):
 
 def _flip(dut, path: str, bit: int) -> None:
     h = _handle(dut, path)
-    val = int(h.value.to_unsigned())
+    v = h.value
+    val = int(v.to_unsigned()) if hasattr(v, "to_unsigned") else int(v)  # a 1-bit reg reads as a Logic
     h.value = val ^ (1 << bit)
 
 
