@@ -90,3 +90,12 @@ def test_mask_errors(tmp_path, ecfg):
     cfg = load_rtl_config(tmp_path / "cfgs" / "sel.yaml")
     assert cfg.protection_mask == tmp_path / "cfgs" / "m.json"
     assert json.loads(cfg.protection_mask.read_text())["protected"] == [0, 7]
+
+
+def test_shipped_selective_config_points_at_the_rankings_mask():
+    from econt.paths import repo_root
+
+    cfg = load_rtl_config("econt_tmr_selective")
+    cfg.validate()
+    assert cfg.tmr == "selective"
+    assert cfg.protection_mask.resolve() == repo_root() / "reports" / "faults" / "protection_mask.json"

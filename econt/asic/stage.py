@@ -51,7 +51,8 @@ def generate_default_designs(variants: Sequence[str] = ("config", "none"), reduc
 
     specs = []
     for tmr in variants:
-        name = {"none": "econt_default", "config": "econt_tmr_config", "full": "econt_tmr_full"}[tmr]
+        name = {"none": "econt_default", "config": "econt_tmr_config", "full": "econt_tmr_full",
+                "selective": "econt_tmr_selective"}[tmr]
         cfg = load_rtl_config(rtl_config_path(name))
         out = work_dir("asic", "designs", cfg.name + ("_reduced" if reduced else ""))
         kwargs = {}

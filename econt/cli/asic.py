@@ -58,7 +58,7 @@ def register(subparsers) -> None:
     r = sub.add_parser("run", help="run the flows (default: default encoder, tmr=config and none, all PDKs)")
     r.add_argument("--design", action="append", help="generated design folder (repeatable); default: generate")
     r.add_argument("--pdk", action="append", help="PDK config name (repeatable): sky130hd, nangate45, cmos65lp-style")
-    r.add_argument("--tmr", nargs="+", default=["config", "none"], choices=["none", "config", "full"],
+    r.add_argument("--tmr", nargs="+", default=["config", "none"], choices=["none", "config", "full", "selective"],
                    help="TMR variants of the default encoder to generate")
     r.add_argument("--quick", action="store_true", help="reduced encoder (2 filters, 2 latents) for a smoke run")
     r.add_argument("--workers", type=int, default=2, help="parallel (design, PDK) runs")
