@@ -19,13 +19,14 @@ from typing import Any, Iterable
 
 from econt.paths import repo_root, reports_dir, work_dir
 
-STAGE_ORDER = ["data", "emd", "train", "rtl", "asic", "conformance", "sweep"]
+STAGE_ORDER = ["data", "emd", "train", "rtl", "asic", "faults", "conformance", "sweep"]
 STAGE_TITLES = {
     "data": "Data",
     "emd": "EMD and the EMD-CNN",
     "train": "Training: EMD per loss, per-region weights",
     "rtl": "RTL: verification, TMR and single-event upsets",
     "asic": "ASIC: area, timing, power, energy per inference",
+    "faults": "Configuration-bit fault sensitivity and selective TMR (protection curve, per-layer maps)",
     "conformance": "ECON-T conformance",
     "sweep": "Design-space sweep: EMD against energy and area (Pareto front)",
 }
@@ -295,6 +296,22 @@ def build_dashboard(root: Path | None = None) -> Path:
              "<h3>Verification, radiation tolerance, conformance</h3>",
              _rtl_table(s),
              _seu_table(s), _conformance_table(s),
+             "<h3>Selective TMR (configuration bits protected by measured sensitivity)</h3>",
+             _kv_rows(s, "faults", [("configuration bits ranked", ["bits_ranked"]),
+                                    ("protected bits (union mask)", ["protected_bits"]),
+                                    ("worst single upset of an unprotected bit (% of mean EMD)",
+                                     ["worst_single_upset_emd_loss_pct"]),
+                                    ("configuration flops vs tmr=config", ["selective_over_tmr_config_flops"]),
+                                    ("cheap ranking agreement (Spearman)", ["ranking_agreement.spearman",
+                                                                           "ranking_agreement"]),
+                                    ("SEU on protected bits: upsets", ["seu_selective.protected_upsets"]),
+                                    ("SEU on protected bits: corrupted outputs",
+                                     ["seu_selective.protected_outputs_corrupted"]),
+                                    ("SEU unprotected: measured vs predicted EMD change (Pearson)",
+                                     ["seu_selective.pearson"]),
+                                    ("SEU unprotected: max relative error", ["seu_selective.max_rel_error"])]),
+             '<p class="note">Area, power and energy of tmr=selective beside none/config/full: the ASIC table '
+             "above (<code>econt asic run --tmr none config full selective</code>).</p>",
              "<h3>Per-region weight sets</h3>", _weight_sets(root)]
     for stage in STAGE_ORDER:
         stage_dir = root / stage
