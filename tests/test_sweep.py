@@ -41,7 +41,8 @@ def test_shipped_study_configs_load():
     ({"space": {"weight_bits": [6, 6]}}, "space.weight_bits", "remove the duplicate"),
     ({"space": {"tmr": []}}, "space.tmr", "at least one choice"),
     ({"space": {"latent_bits": [17]}}, "space.latent_bits", "Remove that choice"),
-    ({"space": {"cfg_storage": ["sram"]}}, "space.cfg_storage", "set it to null"),
+    ({"space": {"cfg_storage": ["sram"]}}, "space.cfg_storage", "allowed values are 'refresh', 'gated'"),
+    ({"space": {"tmr": ["none", "selective"]}}, "space.tmr", "allowed values are 'none', 'config', 'full'"),
     ({"objectives": ["emd_real", "emd_real"]}, "objectives", "at most once"),
     ({"training": {"epochs": 0}}, "training.epochs", "≥ 1"),
 ])
@@ -93,3 +94,45 @@ def test_journal_storage_resumes(tmp_path):
     assert again.study_name == "tiny" and len(again.trials) == 1
     assert again.trials[0].state == optuna.trial.TrialState.FAIL
     assert len(again.directions) == len(cfg.objectives)
+
+
+def test_reference_designs_are_read_from_the_shipped_configs():
+    from econt.sweep.run import reference_design
+
+    default, deployed = reference_design("econt_default"), reference_design("econt_chip")
+    assert default["latent_dim"] == 16 and default["latent_bits"] == 9 and default["arithmetic"] == "qkeras"
+    assert deployed["arithmetic"] == "chip" and {k: v for k, v in deployed.items() if k != "arithmetic"} == \
+        {k: v for k, v in default.items() if k != "arithmetic"}
+    assert default["cfg_storage"] == "refresh"
+
+
+def test_reports_mark_references_and_front(tmp_path):
+    """Real Optuna study (journal file) told hand-made objective values: the report's front,
+    reference rows and the 'beats the default' list follow the Pareto rule."""
+    import json
+
+    import optuna
+
+    from econt.sweep.run import reference_design, write_reports
+
+    cfg = load_study_config("default", {"objectives": ["emd_real", "energy_nj"]})
+    study = open_study(cfg, storage=str(tmp_path / "s.journal"))
+    ref = reference_design("econt_default")
+    # (values, timing met, reference): the default; one better on both; one dominated; one fast but failing timing
+    for values, met, mark in (([1.0, 2.0], True, "default_design"), ([0.9, 1.5], True, None),
+                              ([1.2, 2.5], True, None), ([0.1, 0.1], False, None)):
+        t = study.ask({k: optuna.distributions.CategoricalDistribution(list(getattr(cfg.space, k)))
+                       for k in ref if len(getattr(cfg.space, k)) > 1})
+        sample_design(t, cfg)
+        t.set_user_attr("timing_met", met)
+        if mark:
+            t.set_user_attr("reference", mark)
+        study.tell(t, values)
+    s = write_reports(cfg, study, tmp_path / "rep")
+    assert s["n_trials"] == s["n_complete"] == 4
+    assert [r["trial"] for r in s["front"]] == [1]
+    assert s["default_design"]["trial"] == 0 and s["default_design"]["emd_real"] == 1.0
+    assert s["deployed_econt"]["in_space"] is True and "not evaluated" in s["deployed_econt"]["note"]
+    assert s["front_beats_default_on_emd_real_and_energy"] == [1]
+    assert json.loads((tmp_path / "rep" / "summary.json").read_text()) == json.loads(json.dumps(s))
+    assert (tmp_path / "rep" / "emd_vs_energy.png").stat().st_size > 0

@@ -140,7 +140,8 @@ def run_trial(cfg: StudyConfig, design: TrialDesign, work: Path, trial_number: i
     t0 = time.perf_counter()
     weights = extract_integer_weights(encoder, enc)
     rcfg = RtlConfig(name=f"trial{trial_number}", model_config=str(model_yaml), tmr=design.rtl["tmr"],
-                     pipeline_stages=design.rtl["pipeline_stages"], arithmetic=design.rtl["arithmetic"],
+                     pipeline_stages=design.rtl["pipeline_stages"],
+                     cfg_storage=design.rtl["cfg_storage"], arithmetic=design.rtl["arithmetic"],
                      clock_mhz=design.rtl["clock_mhz"])
     gen = generate_design(rcfg, work / "rtl")
     sim = verify_design(gen, [("trained", weights)], cfg.checks.sim_samples, cfg.seed, work / "sim")

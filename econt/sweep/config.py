@@ -36,9 +36,8 @@ class SearchSpace:
     arithmetic: tuple[Literal["qkeras", "chip"], ...] = ("qkeras",)
     tmr: tuple[Literal["none", "config", "full"], ...] = ("none",)
     pipeline_stages: tuple[int, ...] = (2,)
-    #: configuration-storage styles (an RTL field once the generator offers more than one);
-    #: null = the generator's only style, not searched
-    cfg_storage: Optional[tuple[str, ...]] = None
+    #: configuration-register clocking (econt.rtl.config.RtlConfig.cfg_storage): refresh | gated
+    cfg_storage: tuple[Literal["refresh", "gated"], ...] = ("refresh",)
 
 
 @dataclass(frozen=True)
@@ -126,15 +125,12 @@ class StudyConfig:
 
         s = self.space
         for name in ("weight_bits", "input_bits", "conv_act_bits", "latent_bits", "conv_filters", "latent_dim",
-                     "arithmetic", "tmr", "pipeline_stages"):
+                     "arithmetic", "tmr", "pipeline_stages", "cfg_storage"):
             values = getattr(s, name)
             if not values:
                 fail(f"space.{name}", "is empty; give at least one choice (one choice = fixed).")
             if len(set(values)) != len(values):
                 fail(f"space.{name}", f"lists a choice twice ({list(values)}); remove the duplicate.")
-        if s.cfg_storage is not None:
-            fail("space.cfg_storage", f"is {list(s.cfg_storage)}, but this kit's RTL generator has one configuration "
-                                      "storage style (flip-flop registers); set it to null.")
         for v in s.pipeline_stages:
             if not 1 <= v <= MAX_PIPELINE_STAGES:
                 fail("space.pipeline_stages", f"has {v}; use 1..{MAX_PIPELINE_STAGES} cycles of latency.")

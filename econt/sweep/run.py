@@ -18,11 +18,29 @@ from typing import Any
 from econt.config import write_resolved_config
 from econt.paths import reports_dir, work_dir
 from econt.sweep.config import StudyConfig
-from econt.sweep.study import ENCODER_FIELDS, open_study, sample_design
+from econt.sweep.study import DESIGN_FIELDS, ENCODER_FIELDS, open_study, sample_design
 
-DEFAULT_DESIGN = {"weight_bits": 6, "input_bits": 8, "conv_act_bits": 8, "latent_bits": 9, "conv_filters": 8,
-                  "latent_dim": 16, "arithmetic": "qkeras", "tmr": "none", "pipeline_stages": 2}
+#: reference designs marked in the reports: name → the shipped RTL config they are read from
+#: (the kit's default encoder, and the deployed ECON-T's truncating chip arithmetic)
+REFERENCE_RTL_CONFIGS = {"default_design": "econt_default", "deployed_econt": "econt_chip"}
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def reference_design(rtl_config: str) -> dict[str, Any]:
+    """The searched fields of a shipped RTL config and its model config (read, not restated)."""
+    from econt.model.config import load_encoder_config
+    from econt.rtl.config import load_rtl_config
+
+    rcfg = load_rtl_config(rtl_config)
+    enc = load_encoder_config(rcfg.model_config)
+    fields = {k: getattr(enc, k) for k in ENCODER_FIELDS if k != "arithmetic"}
+    fields.update(arithmetic=rcfg.arithmetic, tmr=rcfg.tmr, pipeline_stages=rcfg.pipeline_stages,
+                  cfg_storage=rcfg.cfg_storage)
+    return {k: fields[k] for k in DESIGN_FIELDS}
+
+
+def _in_space(cfg: StudyConfig, design: dict[str, Any]) -> bool:
+    return all(v in getattr(cfg.space, k) for k, v in design.items())
 
 
 def objective_values(cfg: StudyConfig, result: Any) -> list[float]:
@@ -72,9 +90,12 @@ def run_worker(cfg: StudyConfig, storage: str | None = None, study_name: str | N
     study = open_study(cfg, storage=storage, study_name=study_name)
     work = work_dir("sweep", study.study_name)
     write_resolved_config(work, cfg, seed=cfg.seed)
-    if cfg.n_trials and not study.trials and _default_in_space(cfg):
-        study.enqueue_trial({k: v for k, v in DEFAULT_DESIGN.items() if len(getattr(cfg.space, k)) > 1},
-                            user_attrs={"default_design": True}, skip_if_exists=True)
+    if cfg.n_trials and not study.trials:
+        for ref, rtl_config in REFERENCE_RTL_CONFIGS.items():
+            design = reference_design(rtl_config)
+            if _in_space(cfg, design):
+                study.enqueue_trial({k: v for k, v in design.items() if len(getattr(cfg.space, k)) > 1},
+                                    user_attrs={"reference": ref}, skip_if_exists=True)
     stop = MaxTrialsCallback(cfg.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study.optimize(make_objective(cfg, work), n_trials=max_trials or cfg.n_trials, callbacks=[stop],
@@ -82,18 +103,14 @@ def run_worker(cfg: StudyConfig, storage: str | None = None, study_name: str | N
     return study
 
 
-def _default_in_space(cfg: StudyConfig) -> bool:
-    return all(v in getattr(cfg.space, k) for k, v in DEFAULT_DESIGN.items())
-
-
 def _row(cfg: StudyConfig, t: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"trial": t.number, "state": t.state.name}
-    for k in ENCODER_FIELDS + ("tmr", "pipeline_stages"):
+    for k in DESIGN_FIELDS:
         row[k] = t.params.get(k, t.user_attrs.get(k))
     for i, o in enumerate(cfg.objectives):
         row[o] = t.values[i] if t.values else None
     for k in ("timing_met", "setup_slack_ns", "power_mw", "cell_area_um2", "n_params", "bit_exact_mismatches",
-              "sim_mismatches", "trial_seconds", "pruned_reason", "default_design"):
+              "sim_mismatches", "trial_seconds", "pruned_reason", "reference"):
         row[k] = t.user_attrs.get(k)
     return row
 
@@ -107,7 +124,8 @@ def write_reports(cfg: StudyConfig, study: Any, out: Path | None = None) -> dict
     feasible = [t for t in study.trials if t.state.name == "COMPLETE" and t.user_attrs.get("timing_met")]
     front_ids = {t.number for t in _pareto(feasible, len(cfg.objectives))}
     front = [r for r in rows if r["trial"] in front_ids]
-    default = next((r for r in complete if r.get("default_design")), None)
+    refs = {ref: next((r for r in complete if r.get("reference") == ref), None) for ref in REFERENCE_RTL_CONFIGS}
+    default = refs["default_design"]
     for name, data in (("trials", rows), ("front", front)):
         (out / f"{name}.json").write_text(json.dumps(data, indent=1))
         with open(out / f"{name}.csv", "w", newline="") as fh:
@@ -118,15 +136,19 @@ def write_reports(cfg: StudyConfig, study: Any, out: Path | None = None) -> dict
                "n_trials": len(rows), "n_complete": len(complete),
                "n_pruned": sum(r["state"] == "PRUNED" for r in rows),
                "n_failed": sum(r["state"] == "FAIL" for r in rows),
-               "front": front,
-               "default_design": default if default else
-               {"in_space": _default_in_space(cfg), "note": "the kit's default design was not evaluated in this study"
-                + ("" if _default_in_space(cfg) else " (it is outside the searched space)")}}
-    if default:
-        beats = [r for r in front if r["emd_test"] < default["emd_test"] and r["energy_nj"] < default["energy_nj"]]
-        summary["front_beats_default_on_emd_and_energy"] = [r["trial"] for r in beats]
+               "front": front}
+    for ref, rtl_config in REFERENCE_RTL_CONFIGS.items():
+        design = reference_design(rtl_config)
+        summary[ref] = refs[ref] or {
+            "rtl_config": rtl_config, **design, "in_space": _in_space(cfg, design),
+            "note": f"configs/rtl/{rtl_config}.yaml was not evaluated in this study"
+                    + ("" if _in_space(cfg, design) else " (it is outside the searched space)")}
+    emd = "emd_real" if "emd_real" in cfg.objectives else "emd_test"
+    if default and "energy_nj" in cfg.objectives:
+        beats = [r for r in front if r[emd] < default[emd] and r["energy_nj"] < default["energy_nj"]]
+        summary[f"front_beats_default_on_{emd}_and_energy"] = [r["trial"] for r in beats]
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    _plots(cfg, complete, front_ids, default, out)
+    _plots(cfg, complete, front_ids, {k: v for k, v in refs.items() if v}, out)
     return summary
 
 
@@ -137,7 +159,7 @@ def _pareto(trials: list, n_obj: int) -> list:
     return [t for t in trials if not any(dominates(o, t) for o in trials if o is not t)]
 
 
-def _plots(cfg: StudyConfig, rows: list[dict], front_ids: set, default: dict | None, out: Path) -> None:
+def _plots(cfg: StudyConfig, rows: list[dict], front_ids: set, refs: dict[str, dict], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -150,15 +172,18 @@ def _plots(cfg: StudyConfig, rows: list[dict], front_ids: set, default: dict | N
             continue
         fig, ax = plt.subplots(figsize=(5.5, 4))
         for tmr, c in colours.items():
-            pts = [r for r in rows if r["tmr"] == tmr]
-            if pts:
-                ax.scatter([r[cost] for r in pts], [r[emd] for r in pts], c=c, s=22, label=f"TMR {tmr}", alpha=0.7)
+            for storage, marker in (("refresh", "o"), ("gated", "s")):
+                pts = [r for r in rows if r["tmr"] == tmr and r["cfg_storage"] == storage]
+                if pts:
+                    ax.scatter([r[cost] for r in pts], [r[emd] for r in pts], c=c, s=22, marker=marker,
+                               label=f"TMR {tmr}, {storage}", alpha=0.7)
         fr = sorted((r for r in rows if r["trial"] in front_ids), key=lambda r: r[cost])
         if fr:
             ax.scatter([r[cost] for r in fr], [r[emd] for r in fr], facecolors="none", edgecolors="k", s=70,
                        label="Pareto front (feasible)")
-        if default:
-            ax.scatter([default[cost]], [default[emd]], marker="*", c="k", s=160, label="kit default design")
+        for (ref, r), marker in zip(refs.items(), ("*", "P")):
+            ax.scatter([r[cost]], [r[emd]], marker=marker, c="k", s=160,
+                       label={"default_design": "kit default design", "deployed_econt": "deployed ECON-T"}[ref])
         ax.set_xlabel(f"{label}, {cfg.pdk}")
         ax.set_ylabel(f"mean exact EMD ({emd.split('_')[1]})")
         ax.legend(fontsize=7)

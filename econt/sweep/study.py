@@ -33,13 +33,15 @@ class TrialDesign:
 
 ENCODER_FIELDS = ("weight_bits", "input_bits", "conv_act_bits", "latent_bits", "conv_filters", "latent_dim",
                   "arithmetic")
-RTL_FIELDS = ("tmr", "pipeline_stages", "arithmetic")
+RTL_FIELDS = ("tmr", "pipeline_stages", "cfg_storage", "arithmetic")
+#: every searched field, in report order
+DESIGN_FIELDS = ENCODER_FIELDS + ("tmr", "pipeline_stages", "cfg_storage")
 
 
 def sample_design(trial: Any, cfg: StudyConfig) -> TrialDesign:
     """Draw every searched field (one-choice fields are fixed, recorded as trial attributes)."""
     chosen: dict[str, Any] = {}
-    for name in ENCODER_FIELDS + ("tmr", "pipeline_stages"):
+    for name in DESIGN_FIELDS:
         choices = list(getattr(cfg.space, name))
         if len(choices) > 1:
             chosen[name] = trial.suggest_categorical(name, choices)
