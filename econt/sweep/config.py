@@ -79,6 +79,10 @@ class StudyConfig:
     objectives: tuple[Objective, ...] = ("emd_real", "emd_test", "energy_nj", "area_mm2")
     #: Optuna storage URL; null → a journal file under build/sweep/<name>/ (resumable)
     storage: Optional[str] = None
+    #: database storage: a worker's running trial beats every heartbeat_s; one silent for grace_s
+    #: (its worker was killed) is marked failed by the next worker and retried once
+    heartbeat_s: int = 30
+    grace_s: int = 90
     space: SearchSpace = field(default_factory=SearchSpace)
     training: TrainingSection = field(default_factory=TrainingSection)
     checks: CheckSection = field(default_factory=CheckSection)
@@ -93,6 +97,9 @@ class StudyConfig:
             fail("n_trials", f"is {self.n_trials}; run at least 1 trial.")
         if not self.objectives or len(set(self.objectives)) != len(self.objectives):
             fail("objectives", f"is {list(self.objectives)}; list each of {', '.join(OBJECTIVE_DIRECTIONS)} at most once.")
+        if not 1 <= self.heartbeat_s < self.grace_s:
+            fail("grace_s", f"is {self.grace_s} with heartbeat_s {self.heartbeat_s}; use 1 ≤ heartbeat_s < grace_s "
+                            "(seconds; a trial silent for grace_s is failed).")
         if self.clock_mhz <= 0:
             fail("clock_mhz", f"is {self.clock_mhz}; give the clock in MHz (ECON-T: 40).")
         from econt.asic.pdk import load_pdk_config, pdk_config_path

@@ -64,7 +64,7 @@ def storage_url(cfg: StudyConfig) -> str:
     return cfg.storage or str(work_dir("sweep", cfg.name) / "study.journal")
 
 
-def make_storage(url: str) -> Any:
+def make_storage(url: str, heartbeat_s: int = 30, grace_s: int = 90) -> Any:
     """An Optuna storage: a journal file for a plain path, else Optuna's RDB storage with a
     heartbeat so a killed worker's running trial is marked failed (and retried once)."""
     import optuna
@@ -75,7 +75,7 @@ def make_storage(url: str) -> Any:
         Path(url).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(url))
     try:
-        return RDBStorage(url, heartbeat_interval=30, grace_period=90,
+        return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
                           failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
     except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as exc:
         raise ConfigError(f"sweep storage {url!r}: cannot open ({exc}). Give a reachable database URL "
@@ -102,6 +102,7 @@ def open_study(cfg: StudyConfig, storage: str | None = None, study_name: str | N
     import optuna
 
     url = storage or storage_url(cfg)
-    return optuna.create_study(study_name=study_name or cfg.name, storage=make_storage(url),
+    storage = make_storage(url, cfg.heartbeat_s, cfg.grace_s)
+    return optuna.create_study(study_name=study_name or cfg.name, storage=storage,
                                sampler=make_sampler(cfg), load_if_exists=True,
                                directions=[OBJECTIVE_DIRECTIONS[o] for o in cfg.objectives])
