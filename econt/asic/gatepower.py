@@ -421,6 +421,61 @@ def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
     raise ToolError(f"gate power: module {comp.module.name}: flip-flop states did not settle in {max_iter} passes")
 
 
+def _port_reader(samples: dict, vcd: Path):
+    def rtl_port(path: str, port: str) -> np.ndarray:
+        rec = samples.get(path, {}).get(port)
+        if rec is None:
+            raise ToolError(f"gate power: no RTL samples for port {port} of {path} in {vcd}; the activity "
+                            "dump must hold every signal of the design ($dumpvars(0, dut))")
+        return rec[1]
+    return rtl_port
+
+
+def simulate_instances(modules: dict[str, Module], comp: _Compiled, library: LibraryModel, samples: dict,
+                       paths: list[str], T: int, V: np.ndarray, vcd: Path) -> int:
+    """Zero-delay simulation of the instances ``paths`` of one module into ``V`` (nets × len(paths)·T,
+    constants set): sources are the instances' sampled input ports and child-instance outputs, flops
+    start from the RTL registers they are named after. Returns the number of seeded flops."""
+    mod = comp.module
+    rtl_port = _port_reader(samples, vcd)
+    # sources: module inputs (from the instance's own samples), child instance outputs
+    for j, path in enumerate(paths):
+        sl = slice(j * T, (j + 1) * T)
+        for port, (direction, bits) in mod.ports.items():
+            if direction != "input":
+                continue
+            arr = rtl_port(path, port)
+            for b, key in enumerate(bits):
+                V[comp.net_index[key], sl] = arr[b]
+        for inst in mod.instances:
+            cpath = f"{path}.{inst.name}"
+            cmod = modules[inst.module]
+            for port, bits in inst.ports.items():
+                if cmod.ports.get(port, ("",))[0] != "output":
+                    continue
+                arr = rtl_port(cpath, port)
+                for b, key in enumerate(bits):
+                    if key not in (CONST0, CONST1):
+                        V[comp.net_index[key], sl] = arr[b]
+    seeds = []
+    n_seeded = 0
+    S = len(paths) * T
+    for keys in comp.flop_q_keys:
+        st = np.zeros((len(keys), S), dtype=bool)
+        for j, path in enumerate(paths):
+            for r, key in enumerate(keys):
+                if not key:
+                    continue
+                sub, var, bit = rtl_name(key)
+                rec = samples.get(f"{path}.{sub}" if sub else path, {}).get(var)
+                if rec is not None and 0 <= bit - rec[0] < rec[1].shape[0]:
+                    st[r, j * T:(j + 1) * T] = rec[1][bit - rec[0]]
+                    n_seeded += 1
+        seeds.append(st)
+    _simulate(comp, library, V, T, seeds)
+    return n_seeded
+
+
 def rtl_name(key: str) -> tuple[str, str, int]:
     """``(sub-scope, variable, bit)`` of the RTL register a synthesised net is named after, e.g.
     ``\\g_byte[12].q_c[6]`` → ``("g_byte[12]", "q_c", 6)``, ``q[3]`` → ``("", "q", 3)``."""
@@ -495,14 +550,13 @@ def load_gate_netlist(netlist: Path, library: LibraryModel, top: str) -> GateNet
     return GateNetlist(Path(netlist), top, modules, {m: _compile_module(modules[m], library) for m in used})
 
 
-def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: str, vcd: Path, dut_scope: str,
-                     clock_port: str, clock_period_ns: float, slew_ns: float,
-                     record_activity: bool = False) -> GatePowerResult:
-    """Gate-level power of ``netlist`` on the RTL activity dump ``vcd`` (see the module docstring)."""
-    gn = netlist if isinstance(netlist, GateNetlist) else load_gate_netlist(netlist, library, top)
+def rtl_samples(gn: "GateNetlist", vcd: Path, dut_scope: str,
+                clock_period_ns: float) -> tuple[list[tuple[str, str, str]], dict, int]:
+    """Every instance ``(path, module, parent path)`` under ``dut_scope`` and the RTL samples the
+    gate-level simulation needs (all ports, and the registers flops are named after) per cycle."""
     modules, compiled = gn.modules, gn.compiled
-    insts: list[tuple[str, str, str]] = [(dut_scope, top, "")]
-    _instances(modules, top, dut_scope, insts)
+    insts: list[tuple[str, str, str]] = [(dut_scope, gn.top, "")]
+    _instances(modules, gn.top, dut_scope, insts)
     want: dict[str, set[str] | None] = {p: set(modules[m].ports) for p, m, _ in insts}
     for path, m, _ in insts:
         for keys in compiled[m].flop_q_keys:
@@ -511,15 +565,34 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
                     sub, var, _ = rtl_name(key)
                     want.setdefault(f"{path}.{sub}" if sub else path, set()).add(var)
     samples, T = sample_vcd(vcd, want, clock_period_ns)
-    # clock nets: the top clock port, then every child port connected to a clock net
-    clock_keys: dict[str, set[str]] = defaultdict(set)   # instance path → clock net keys in its module
+    return insts, samples, T
+
+
+def clock_net_keys(modules: dict[str, Module], insts: list[tuple[str, str, str]],
+                   clock_port: str) -> dict[str, set[str]]:
+    """Instance path → the clock net keys of its module: the top clock port, then every child
+    port connected to a clock net (``insts`` as from :func:`rtl_samples`, top first)."""
+    dut_scope, top, _ = insts[0]
+    clock_keys: dict[str, set[str]] = defaultdict(set)
     clock_keys[dut_scope] = {b for b in modules[top].ports.get(clock_port, ("", []))[1]}
+    module_of = {p: m for p, m, _ in insts}
     for path, mod_name, parent in insts[1:]:
-        pmod = modules[insts[[p for p, _, _ in insts].index(parent)][1]]
+        pmod = modules[module_of[parent]]
         inst = next(i for i in pmod.instances if f"{parent}.{i.name}" == path)
         for port, bits in inst.ports.items():
             if any(b in clock_keys[parent] for b in bits) and port in modules[mod_name].ports:
                 clock_keys[path] |= set(modules[mod_name].ports[port][1])
+    return clock_keys
+
+
+def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: str, vcd: Path, dut_scope: str,
+                     clock_port: str, clock_period_ns: float, slew_ns: float,
+                     record_activity: bool = False) -> GatePowerResult:
+    """Gate-level power of ``netlist`` on the RTL activity dump ``vcd`` (see the module docstring)."""
+    gn = netlist if isinstance(netlist, GateNetlist) else load_gate_netlist(netlist, library, top)
+    modules, compiled = gn.modules, gn.compiled
+    insts, samples, T = rtl_samples(gn, vcd, dut_scope, clock_period_ns)
+    clock_keys = clock_net_keys(modules, insts, clock_port)
     by_module: dict[str, list[str]] = defaultdict(list)
     for path, mod_name, _ in insts:
         by_module[mod_name].append(path)
@@ -544,49 +617,10 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         V = np.zeros((n_nets, S), dtype=bool)
         V[comp.net_index[CONST1]] = True
 
-        def rtl_port(path: str, port: str) -> np.ndarray:
-            rec = samples.get(path, {}).get(port)
-            if rec is None:
-                raise ToolError(f"gate power: no RTL samples for port {port} of {path} in {vcd}; the activity "
-                                "dump must hold every signal of the design ($dumpvars(0, dut))")
-            return rec[1]
-
-        # sources: module inputs (from the instance's own samples), child instance outputs
-        for j, path in enumerate(paths):
-            sl = slice(j * T, (j + 1) * T)
-            for port, (direction, bits) in mod.ports.items():
-                if direction != "input":
-                    continue
-                arr = rtl_port(path, port)
-                for b, key in enumerate(bits):
-                    V[comp.net_index[key], sl] = arr[b]
-            for inst in mod.instances:
-                cpath = f"{path}.{inst.name}"
-                cmod = modules[inst.module]
-                for port, bits in inst.ports.items():
-                    if cmod.ports.get(port, ("",))[0] != "output":
-                        continue
-                    arr = rtl_port(cpath, port)
-                    for b, key in enumerate(bits):
-                        if key not in (CONST0, CONST1):
-                            V[comp.net_index[key], sl] = arr[b]
-        seeds = []
-        n_seeded = 0
-        for keys in comp.flop_q_keys:
-            st = np.zeros((len(keys), S), dtype=bool)
-            for j, path in enumerate(paths):
-                for r, key in enumerate(keys):
-                    if not key:
-                        continue
-                    sub, var, bit = rtl_name(key)
-                    rec = samples.get(f"{path}.{sub}" if sub else path, {}).get(var)
-                    if rec is not None and 0 <= bit - rec[0] < rec[1].shape[0]:
-                        st[r, j * T:(j + 1) * T] = rec[1][bit - rec[0]]
-                        n_seeded += 1
-            seeds.append(st)
+        n_seeded = simulate_instances(modules, comp, library, samples, paths, T, V, vcd)
         seeded_flops += n_seeded
         total_flops += sum(len(k) for k in comp.flop_q_keys) * len(paths)
-        _simulate(comp, library, V, T, seeds)
+        rtl_port = _port_reader(samples, vcd)
         # the gate-level outputs must equal the RTL's
         for j, path in enumerate(paths):
             sl = slice(j * T, (j + 1) * T)

@@ -36,7 +36,7 @@ import numpy as np
 from econt.errors import ToolError
 from econt.paths import work_dir
 
-MODEL_VERSION = 2   # bump when the model's fields or units change (pickle cache key)
+MODEL_VERSION = 3   # bump when the model's fields or units change (pickle cache key)
 PATCH_VERSION = 1   # bump when the patch logic changes so old prepared copies are not reused
 
 
@@ -271,6 +271,10 @@ class PowerTable:
 
     def energy(self, slew_ns: float, load_ff: np.ndarray) -> np.ndarray:
         """Energy per transition in fJ: bilinear interpolation, clamped to the table's range."""
+        return self.lookup(slew_ns, load_ff)
+
+    def lookup(self, slew_ns: float, load_ff: np.ndarray) -> np.ndarray:
+        """The table's value (kit units) at ``slew_ns`` and each load: bilinear interpolation, clamped."""
         load = np.asarray(load_ff, dtype=float)
 
         def interp1(axis_vals: np.ndarray, x: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -300,6 +304,24 @@ class PowerArc:
 
 
 @dataclass
+class DelayArc:
+    """A timing arc from ``related_pin`` to the pin that holds it (``cell_rise`` / ``cell_fall`` in ns,
+    same table layout as :class:`PowerTable`); ``None`` where the library gives none."""
+
+    related_pin: str
+    timing_type: str
+    rise: PowerTable | None
+    fall: PowerTable | None
+
+    def delay_ns(self, slew_ns: float, load_ff: np.ndarray) -> np.ndarray:
+        """Mean of the rise and fall delays at ``slew_ns`` and each load."""
+        tabs = [t for t in (self.rise, self.fall) if t is not None]
+        if not tabs:
+            return np.zeros(np.shape(load_ff))
+        return np.mean([t.lookup(slew_ns, load_ff) for t in tabs], axis=0)
+
+
+@dataclass
 class PinModel:
     name: str
     direction: str
@@ -307,6 +329,7 @@ class PinModel:
     function: str | None = None
     is_clock: bool = False
     power: list[PowerArc] = field(default_factory=list)
+    delays: list[DelayArc] = field(default_factory=list)   # timing arcs ending at this (output) pin
     clock_gate_role: str | None = None   # clock_gate_clock_pin / _enable_pin / _test_pin / _out_pin
 
 
@@ -486,6 +509,18 @@ def build_library_model(path: Path, wanted: set[str] | None = None) -> LibraryMo
                     if pw is not None and rise is None and fall is None:
                         rise = fall = pw
                     pm.power.append(PowerArc(ipg.attrs.get("related_pin"), ipg.attrs.get("when"), rise, fall))
+                for tg in pg.sub("timing"):
+                    rel = tg.attrs.get("related_pin")
+                    kind = tg.attrs.get("timing_type", "combinational")
+                    if rel is None or kind.startswith(("setup", "hold", "recovery", "removal", "min_", "skew",
+                                                       "nochange", "non_seq")):
+                        continue
+                    tabs = {k: next((_table(t, templates, time_ns, cap_ff, time_ns) for t in tg.sub(k)), None)
+                            for k in ("cell_rise", "cell_fall")}
+                    if tabs["cell_rise"] is None and tabs["cell_fall"] is None:
+                        continue
+                    for r in rel.split():
+                        pm.delays.append(DelayArc(r, kind, tabs["cell_rise"], tabs["cell_fall"]))
                 pins[pname] = pm
         flop = None
         ffs = cg.sub("ff")
