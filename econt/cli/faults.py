@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--synthetic", type=int, default=1000, help="synthetic test events (default 1000)")
     r.add_argument("--budget", type=float, default=1.0,
                    help="protect bits whose single upset costs more than this %% of mean EMD (default 1)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=int, default=0, help="seed of the synthetic evaluation events and the sampled checks (default 0)")
     r.add_argument("--workers", type=int, default=2, help="EMD threads (default 2)")
     r.add_argument("--no-cheap", action="store_true", help="skip the gradient (Taylor) ranking")
     r.set_defaults(func=_rank)

@@ -32,7 +32,15 @@ def generate_all(out_root: Optional[Path] = None) -> list[Any]:
     from econt.rtl.index import write_index
 
     out_root = Path(out_root or work_dir("rtl"))
-    made = [(p, generate_design(cfg, out_root / cfg.name)) for p, cfg in ((p, load_rtl_config(p)) for p in design_configs())]
+    made = []
+    for p in design_configs():
+        cfg = load_rtl_config(p)
+        if cfg.tmr == "selective" and cfg.protection_mask is not None and not Path(cfg.protection_mask).is_file():
+            # the mask is an output of `econt faults rank`, which runs after this stage: said, not dropped
+            print(f"rtl: {cfg.name} ({p.name}) not generated: its protection mask {cfg.protection_mask} is "
+                  "written by `econt faults rank`; run that, then `econt run rtl` again.")
+            continue
+        made.append((p, generate_design(cfg, out_root / cfg.name)))
     write_index(made, out_root)
     return [d for _, d in made]
 
