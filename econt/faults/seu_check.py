@@ -108,7 +108,7 @@ def run_check(weight_set: str = "export__emd_cnn__global", mask: Path | None = N
     ``reports/faults/seu_selective.json`` and merges ``seu_selective`` into summary.json."""
     import json
 
-    from econt.faults.ranking import load_mask
+    from econt.faults.mask import load_mask
     from econt.faults.stage import evaluation_set, load_weight_sets, _decoder_fn
     from econt.paths import reports_dir, work_dir
     from econt.rtl.config import RtlConfig

@@ -995,7 +995,7 @@ def load_protection(cfg: RtlConfig, layout: ConfigLayout) -> np.ndarray:
     """tmr=selective: the mask file as a bool per image bit; ConfigError naming the field on a bad
     or missing file, or one ranked for a register map of another size."""
     from econt.errors import DataError
-    from econt.faults.ranking import load_mask
+    from econt.faults.mask import load_mask
 
     nbits = layout.blocks * layout.bytes_per_block * 8
     try:
