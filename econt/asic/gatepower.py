@@ -568,6 +568,14 @@ def rtl_samples(gn: "GateNetlist", vcd: Path, dut_scope: str,
     return insts, samples, T
 
 
+def instances_by_module(insts: list[tuple[str, str, str]]) -> dict[str, list[str]]:
+    """Instance paths grouped by module name (``insts`` as from :func:`rtl_samples`), in order."""
+    by_module: dict[str, list[str]] = defaultdict(list)
+    for path, mod_name, _ in insts:
+        by_module[mod_name].append(path)
+    return by_module
+
+
 def clock_net_keys(modules: dict[str, Module], insts: list[tuple[str, str, str]],
                    clock_port: str) -> dict[str, set[str]]:
     """Instance path → the clock net keys of its module: the top clock port, then every child
@@ -593,9 +601,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
     modules, compiled = gn.modules, gn.compiled
     insts, samples, T = rtl_samples(gn, vcd, dut_scope, clock_period_ns)
     clock_keys = clock_net_keys(modules, insts, clock_port)
-    by_module: dict[str, list[str]] = defaultdict(list)
-    for path, mod_name, _ in insts:
-        by_module[mod_name].append(path)
+    by_module = instances_by_module(insts)
     volt = library.voltage
     window_s = (T - 1) * clock_period_ns * 1e-9
     tot_int = tot_sw = tot_leak = tot_clk = 0.0

@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from econt.asic.gatepower import (CONST0, CONST1, GateNetlist, _Compiled, _fn, clock_net_keys, rtl_samples,
-                                  simulate_instances)
+from econt.asic.gatepower import (CONST0, CONST1, GateNetlist, _Compiled, _fn, clock_net_keys, instances_by_module,
+                                  rtl_samples, simulate_instances)
 from econt.asic.liberty import LibraryModel
 from econt.errors import ToolError
 
@@ -333,9 +333,7 @@ def glitch_power(gn: GateNetlist, library: LibraryModel, vcd: Path, dut_scope: s
     modules, compiled = gn.modules, gn.compiled
     insts, samples, T = rtl_samples(gn, vcd, dut_scope, clock_period_ns)
     clock_keys = clock_net_keys(modules, insts, clock_port)
-    by_module: dict[str, list[str]] = defaultdict(list)
-    for path, mod_name, _ in insts:
-        by_module[mod_name].append(path)
+    by_module = instances_by_module(insts)
     rng = np.random.default_rng(seed)
     window_s = (T - 1) * clock_period_ns * 1e-9
     results: dict[str, ModuleGlitch] = {}

@@ -7,6 +7,7 @@ that a later run resumes. Trials of one seed draw the same designs (the sampler 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,10 +75,20 @@ def make_storage(url: str, heartbeat_s: int = 30, grace_s: int = 90) -> Any:
     if "://" not in url:
         Path(url).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(url))
+    from sqlalchemy.exc import IntegrityError
+
     try:
-        return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
-                          failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
-    except (optuna.exceptions.StorageInternalError, ImportError, ValueError) as exc:
+        # Workers started together on an empty database race to create Optuna's schema; the
+        # loser's CREATE TYPE fails with a unique violation, and the schema is then there.
+        for attempt in range(3):
+            try:
+                return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
+                                  failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
+    except (optuna.exceptions.StorageInternalError, ImportError, ValueError, IntegrityError) as exc:
         raise ConfigError(f"sweep storage {url!r}: cannot open ({exc}). Give a reachable database URL "
                           "(postgresql+psycopg://user@host/db) or leave storage null for a local file.") from exc
 
