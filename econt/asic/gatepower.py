@@ -16,6 +16,15 @@ non-physical results on sky130 (kilowatts for a 40k-cell block). So the kit meas
    transitions per cycle) + ½·C·V² per transition of every net (sum of its sink pin
    capacitances; pre-layout, no wire load) + cell leakage.
 
+Gated clocks (``cfg_storage: gated``): an integrated clock-gating cell (liberty
+``clock_gating_integrated_cell``) is not simulated as a latch; its output is a gated clock net
+whose gate is open at the edge after cycle t when its enable (or test) pin is 1 in cycle t (the
+enable latch is transparent while the clock is low, so it holds what the sample before the edge
+holds). A flop on a gated clock loads its D only at open edges and holds otherwise; a gated clock
+net, the clock pins on it and the cell's output pin make two transitions per open edge. A module
+whose ICG's enable and output are its ports (the RTL's ``econt_clock_gate`` wrapper) passes the
+gating to its parent: the parent's net on the output port is gated by the net on the enable port.
+
 Limits (reported with every figure): zero-delay simulation counts functional transitions only
 (no glitches, which add to arithmetic logic); ideal clock (no clock tree); one nominal slew.
 """
@@ -259,6 +268,22 @@ class _Compiled:
     flops: list[tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]]
     cell_nets: list[tuple[Cell, dict[str, int]]]
     flop_q_keys: list[list[str]]     # per flop group: the net key of each flop's IQ output ("" if none)
+    flop_clock_nets: list[np.ndarray] = field(default_factory=list)  # per flop group: each flop's clock-pin net
+    # integrated clock-gating cells of this module: (output net, enable nets ORed: enable and test pin)
+    icgs: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
+    # every gated clock net of the module (ICG outputs here, and nets on gated-clock output ports of
+    # child instances) → the nets whose OR opens its gate (set by :func:`link_gated_clocks`)
+    gated_clocks: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def gate_enables(self, V: np.ndarray) -> dict[int, np.ndarray]:
+        """Gated clock net → its gate-open flags per sample (an edge after sample t loads its flops)."""
+        out = {}
+        for net, ens in self.gated_clocks.items():
+            e = np.zeros(V.shape[1], dtype=bool)
+            for n in ens:
+                e |= V[n]
+            out[net] = e
+        return out
 
 
 def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
@@ -292,12 +317,22 @@ def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
     driver: dict[int, int] = {}
     comb, flops = [], []
     cell_nets = []
+    icgs: list[tuple[int, tuple[int, ...]]] = []
     for ci, c in enumerate(mod.cells):
         model = lib.cells[c.type]
+        nets = {p: net_index[n] for p, n in c.pins.items() if n}
+        if model.clock_gating:
+            cell_nets.append((c, nets))
+            out_pin, en_pins = model.clock_gate_pin("out"), (model.clock_gate_pin("enable"), model.clock_gate_pin("test"))
+            if out_pin is None or en_pins[0] is None:
+                raise ToolError(f"gate power: clock-gating cell {c.type} ({c.name} in {mod.name}) has no "
+                                "clock_gate_out_pin / clock_gate_enable_pin in the liberty")
+            if out_pin in nets:
+                icgs.append((nets[out_pin], tuple(nets[p] for p in en_pins if p and p in nets)))
+            continue
         if model.latch or model.statetable:
             raise ToolError(f"gate power: cell {c.name} ({c.type}) is a latch/statetable cell, which the kit's "
                             "simulator does not model; add it to the PDK config's dont_use list")
-        nets = {p: net_index[n] for p, n in c.pins.items() if n}
         cell_nets.append((c, nets))
         (flops if model.flop else comb).append(ci)
         for p in model.outputs:
@@ -344,6 +379,7 @@ def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
         fgroups[mod.cells[ci].type].append(ci)
     flop_groups = []
     q_keys: list[list[str]] = []
+    clock_nets: list[np.ndarray] = []
     for ctype, cis in fgroups.items():
         model = lib.cells[ctype]
         ins = {p: np.array([cell_nets[ci][1].get(p, index[CONST0]) for ci in cis]) for p in model.inputs}
@@ -351,7 +387,49 @@ def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
         flop_groups.append((ctype, ins, outs))
         q_pin = next((p for p in model.outputs if model.pins[p].function == model.flop.iq), None)
         q_keys.append([mod.cells[ci].pins.get(q_pin, "") if q_pin else "" for ci in cis])
-    return _Compiled(mod, net_index, groups, flop_groups, cell_nets, q_keys)
+        ck = model.flop.clocked_on.strip()
+        clock_nets.append(ins[ck] if ck in ins else np.full(len(cis), -1))
+    return _Compiled(mod, net_index, groups, flop_groups, cell_nets, q_keys, clock_nets, icgs,
+                     {out: ens for out, ens in icgs})
+
+
+def link_gated_clocks(modules: dict[str, Module], compiled: dict[str, _Compiled]) -> None:
+    """Pass clock gating up the hierarchy: where a child module's output port bit is a gated clock
+    whose enable nets are its input port bits, the parent's net on that output is a gated clock
+    enabled by the parent's nets on those inputs (children first, so wrappers of wrappers work)."""
+    done: set[str] = set()
+
+    def port_bit_of(mod: Module, comp: _Compiled) -> dict[int, tuple[str, int]]:
+        return {comp.net_index[key]: (port, b) for port, (_, bits) in mod.ports.items()
+                for b, key in enumerate(bits) if key not in (CONST0, CONST1)}
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        mod, comp = modules[name], compiled[name]
+        for inst in mod.instances:
+            visit(inst.module)
+            cmod, ccomp = modules[inst.module], compiled[inst.module]
+            if not ccomp.gated_clocks:
+                continue
+            where = port_bit_of(cmod, ccomp)
+            for out_net, ens in ccomp.gated_clocks.items():
+                if out_net not in where or not all(e in where for e in ens):
+                    continue  # gating internal to the child: its flops are handled there
+                o_port, o_bit = where[out_net]
+                if cmod.ports[o_port][0] != "output" or len(inst.ports.get(o_port, [])) <= o_bit:
+                    continue
+                parent_ens = []
+                for e in ens:
+                    e_port, e_bit = where[e]
+                    bits = inst.ports.get(e_port, [])
+                    if len(bits) > e_bit:
+                        parent_ens.append(comp.net_index[bits[e_bit]])
+                comp.gated_clocks[comp.net_index[inst.ports[o_port][o_bit]]] = tuple(parent_ens)
+
+    for name in list(compiled):
+        visit(name)
 
 
 _FN_CACHE: dict[str, tuple] = {}
@@ -397,6 +475,7 @@ def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
                 ok = nets >= 0
                 V[nets[ok]] = evaluate(f, vals, shape)[ok]
         changed = False
+        enables = comp.gate_enables(V) if comp.gated_clocks else {}
         for k, ((ctype, ins, outs), st) in enumerate(zip(comp.flops, states)):
             ff = lib.cells[ctype].flop
             vals = {p: V[nets] for p, nets in ins.items()}
@@ -405,8 +484,14 @@ def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
             nxt = np.empty_like(st)
             d3 = d.reshape(d.shape[0], -1, segment)
             n3 = nxt.reshape(d.shape[0], -1, segment)
+            seed0 = st.reshape(d.shape[0], -1, segment)[:, :, 0]
+            ck = comp.flop_clock_nets[k] if comp.flop_clock_nets else np.full(len(st), -1)
+            gated = np.array([int(c) in enables for c in ck], dtype=bool) if enables else np.zeros(len(st), bool)
             n3[:, :, 1:] = d3[:, :, :-1]
-            n3[:, :, 0] = st.reshape(d.shape[0], -1, segment)[:, :, 0]  # cycle 0: the seed (RTL) state
+            n3[:, :, 0] = seed0  # cycle 0: the seed (RTL) state
+            if gated.any():
+                en = np.stack([enables[int(c)] for c in ck[gated]]).reshape(int(gated.sum()), -1, segment)
+                n3[gated] = _gated_next(d3[gated], en, seed0[gated])
             if ff.clear:
                 fc, _ = _fn(ff.clear)
                 nxt &= ~evaluate(fc, vals, st.shape)
@@ -419,6 +504,26 @@ def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
         if not changed:
             return it
     raise ToolError(f"gate power: module {comp.module.name}: flip-flop states did not settle in {max_iter} passes")
+
+
+def _gated_next(d3: np.ndarray, en3: np.ndarray, seed0: np.ndarray) -> np.ndarray:
+    """Flop outputs (flops × instances × cycles) on gated clocks: in cycle t the D of the last
+    cycle t' < t whose edge was open, else the seed."""
+    T = d3.shape[2]
+    last = np.maximum.accumulate(np.where(en3, np.arange(T), -1), axis=2)
+    prev = np.full_like(last, -1)
+    prev[:, :, 1:] = last[:, :, :-1]
+    held = np.take_along_axis(d3, np.maximum(prev, 0), axis=2)
+    return np.where(prev >= 0, held, seed0[:, :, None])
+
+
+def clock_transitions(comp: _Compiled, V: np.ndarray, clock_idx: list[int], k: int, T: int) -> dict[int, np.ndarray]:
+    """Rises (= falls) per instance (k,) of every clock net of ``comp`` over the window: the ideal
+    clock ``clock_idx`` once per cycle, a gated clock once per open edge."""
+    out = {i: np.full(k, T - 1) for i in clock_idx}
+    for net, e in comp.gate_enables(V).items():
+        out[net] = np.count_nonzero(e.reshape(k, T)[:, :-1], axis=1)
+    return out
 
 
 def _port_reader(samples: dict, vcd: Path):
@@ -547,7 +652,9 @@ def load_gate_netlist(netlist: Path, library: LibraryModel, top: str) -> GateNet
             if inst.module not in used:
                 used.add(inst.module)
                 stack.append(inst.module)
-    return GateNetlist(Path(netlist), top, modules, {m: _compile_module(modules[m], library) for m in used})
+    compiled = {m: _compile_module(modules[m], library) for m in used}
+    link_gated_clocks(modules, compiled)
+    return GateNetlist(Path(netlist), top, modules, compiled)
 
 
 def rtl_samples(gn: "GateNetlist", vcd: Path, dut_scope: str,
@@ -644,12 +751,13 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         V3 = V.reshape(n_nets, k, T)
         rises = np.count_nonzero(V3[:, :, 1:] & ~V3[:, :, :-1], axis=(1, 2)).astype(float)
         falls = np.count_nonzero(~V3[:, :, 1:] & V3[:, :, :-1], axis=(1, 2)).astype(float)
-        clock_idx = sorted({comp.net_index[c] for c in clock_set if c in comp.net_index})
-        rises[clock_idx] = k * (T - 1)
-        falls[clock_idx] = k * (T - 1)
+        clock_tr = clock_transitions(comp, V, sorted({comp.net_index[c] for c in clock_set if c in comp.net_index}), k, T)
+        clock_idx = sorted(clock_tr)
+        for i, per_inst in clock_tr.items():
+            rises[i] = falls[i] = float(per_inst.sum())
         toggle_sum += float((rises + falls).sum()) / (T - 1)
         if activity is not None:
-            _record_activity(activity, comp, paths, V3, clock_idx)
+            _record_activity(activity, comp, paths, V3, clock_tr)
         net_count += n_nets * k
         # loads: sum of leaf sink pin capacitances per net (fF)
         load = np.zeros(n_nets)
@@ -699,14 +807,15 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
                            slew_ns=slew_ns, n_cells=n_cells, net_activity=activity)
 
 
-def _record_activity(activity: dict, comp: _Compiled, paths: list[str], V3: np.ndarray, clock_idx: list[int]) -> None:
+def _record_activity(activity: dict, comp: _Compiled, paths: list[str], V3: np.ndarray,
+                     clock_tr: dict[int, np.ndarray]) -> None:
     """Per-instance transitions and high cycles of every named net (one name per electrical net;
-    clock nets: two transitions and half a period high per cycle, as in the power sum)."""
-    T = V3.shape[2]
+    clock nets: two transitions and half a period high per clocked edge, as in the power sum)."""
     tc = np.count_nonzero(V3[:, :, 1:] != V3[:, :, :-1], axis=2)
     high = np.count_nonzero(V3[:, :, 1:], axis=2)
-    tc[clock_idx] = 2 * (T - 1)
-    high[clock_idx] = (T - 1) // 2
+    for i, edges in clock_tr.items():
+        tc[i] = 2 * edges
+        high[i] = edges // 2
     names: dict[int, str] = {}
     for key, idx in sorted(comp.net_index.items()):
         if key not in (CONST0, CONST1) and (idx not in names or len(key) < len(names[idx])):

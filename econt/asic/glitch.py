@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from econt.asic.gatepower import (CONST0, CONST1, GateNetlist, _Compiled, _fn, clock_net_keys, instances_by_module,
-                                  rtl_samples, simulate_instances)
+from econt.asic.gatepower import (CONST0, CONST1, GateNetlist, _Compiled, _fn, clock_net_keys, clock_transitions,
+                                  instances_by_module, rtl_samples, simulate_instances)
 from econt.asic.liberty import LibraryModel
 from econt.errors import ToolError
 
@@ -351,6 +351,7 @@ def glitch_power(gn: GateNetlist, library: LibraryModel, vcd: Path, dut_scope: s
         clock_idx = sorted({comp.net_index[c] for p in chosen for c in clock_keys[p] if c in comp.net_index})
         clock_mask = np.zeros(n_nets, dtype=bool)
         clock_mask[clock_idx] = True
+        clock_mask[list(comp.gated_clocks)] = True
         per_chunk = max(1, int(memory_mb * 2**20 // (n_nets * T * words * 8 * 4)))
         e_zero, e_timed = [], []
         tz = tt = 0
@@ -371,9 +372,10 @@ def glitch_power(gn: GateNetlist, library: LibraryModel, vcd: Path, dut_scope: s
             fz = np.count_nonzero(~V3[:, :, 1:] & V3[:, :, :-1], axis=2)
             rt, ft = _count(Wf, k, T)
             del Wf
-            # ideal clock: one rise and one fall per cycle, no glitches, in both counts
-            rz[clock_idx], fz[clock_idx] = T - 1, T - 1
-            rt[clock_idx], ft[clock_idx] = T - 1, T - 1
+            # ideal clock: one rise and one fall per clocked edge (every cycle, or each open edge of a
+            # gated clock), no glitches, in both counts
+            for i, edges in clock_transitions(comp, V, clock_idx, k, T).items():
+                rz[i], fz[i], rt[i], ft[i] = edges, edges, edges, edges
             e_zero += list(er @ rz + ef @ fz)
             e_timed += list(er @ rt + ef @ ft)
             tz += int(rz[~clock_mask].sum() + fz[~clock_mask].sum())

@@ -21,7 +21,8 @@ from econt.asic import activity as act
 from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback, run_stock
 from econt.asic.liberty import load_library_model
 from econt.asic.metrics import derive_65nm, hierarchy_stats, spread
-from econt.asic.pdk import PdkConfig, load_pdk_config, resolve_library
+from econt.asic.clock_gating import synthesis_sources
+from econt.asic.pdk import PDK_CONFIG_DIR, PdkConfig, load_pdk_config, resolve_library
 from econt.asic.power_methods import METHODS, check_method, opensta_saif_power
 from econt.config import write_resolved_config
 from econt.errors import ConfigError, StageError
@@ -44,15 +45,26 @@ def _load_design(path: Path):
     return GeneratedDesign.load(path)
 
 
-def generate_default_designs(variants: Sequence[str] = ("config", "none"), reduced: bool = False) -> list[DesignSpec]:
-    """Generate the default reconfigurable encoder for each TMR variant with the RTL stage's public API."""
+# the shipped RTL config of each (TMR variant, configuration storage)
+DESIGN_CONFIGS = {("none", "refresh"): "econt_default", ("config", "refresh"): "econt_tmr_config",
+                  ("full", "refresh"): "econt_tmr_full", ("selective", "refresh"): "econt_tmr_selective",
+                  ("none", "gated"): "econt_gated", ("config", "gated"): "econt_tmr_config_gated",
+                  ("full", "gated"): "econt_tmr_full_gated"}
+
+
+def generate_default_designs(variants: Sequence[str] = ("config", "none"), reduced: bool = False,
+                             storages: Sequence[str] = ("refresh",)) -> list[DesignSpec]:
+    """Generate the default reconfigurable encoder for each TMR variant and configuration storage
+    (``refresh`` | ``gated``) with the RTL stage's public API."""
     from econt.rtl.config import load_rtl_config, rtl_config_path
     from econt.rtl.generator import generate_design
 
     specs = []
-    for tmr in variants:
-        name = {"none": "econt_default", "config": "econt_tmr_config", "full": "econt_tmr_full",
-                "selective": "econt_tmr_selective"}[tmr]
+    for tmr, storage in ((t, st) for st in storages for t in variants):
+        if (tmr, storage) not in DESIGN_CONFIGS:
+            raise ConfigError(f"no shipped RTL config for tmr={tmr} with cfg_storage={storage}; "
+                              f"choose from {sorted(DESIGN_CONFIGS)}")
+        name = DESIGN_CONFIGS[(tmr, storage)]
         cfg = load_rtl_config(rtl_config_path(name))
         out = work_dir("asic", "designs", cfg.name + ("_reduced" if reduced else ""))
         kwargs = {}
@@ -247,7 +259,10 @@ def run_one(design_spec: DesignSpec, pdk_name: str, act_info: dict, tools: dict,
     # one OpenSTA node: timing, plus OpenSTA's own power from the measured input activities as a
     # diagnostic (the reported power is the gate-level calculation, for both activity scenarios)
     scenarios = [PowerScenario("measured", "measured", 0.0, Path(act_info["activity_file"]))]
-    req = FlowRequest(design_name=f"{design_spec.label}_{pdk.name}", top=design.top, verilog=list(design.files),
+    # clock gates (cfg_storage: gated) are synthesised as the PDK's ICG cell, not as latch + AND
+    verilog = synthesis_sources(design.files, load_library_model(lib.liberty), pdk.cells.clock_gate,
+                                str(PDK_CONFIG_DIR / f"{pdk.name}.yaml"), build / f"{design_spec.label}_{pdk.name}_sources")
+    req = FlowRequest(design_name=f"{design_spec.label}_{pdk.name}", top=design.top, verilog=verilog,
                       library=lib, scenarios=scenarios)
     runner = run_stock if tools["flow_path"] == "stock" else run_fallback
     res = runner(req, build, tools)
@@ -466,11 +481,11 @@ def _energy_target(entries, designs, derived, cfgs) -> dict | None:
 
 
 def run_stage(quick: bool = False, pdks: Sequence[str] = DEFAULT_PDKS, workers: int = 2,
-              variants: Sequence[str] = ("config", "none")) -> dict:
+              variants: Sequence[str] = ("config", "none"), storages: Sequence[str] = ("refresh",)) -> dict:
     """Entry point for ``make asic`` / ``make all``: default encoder (tmr=config and tmr=none for the
     TMR overhead) on sky130hd, Nangate45 and the 65 nm-style estimate. ``quick`` uses a reduced
     encoder (2 filters, 2 latents) for smoke runs."""
     for n in pdks:
         load_pdk_config(n)  # validate names first
-    designs = generate_default_designs(variants, reduced=quick)
+    designs = generate_default_designs(variants, reduced=quick, storages=storages)
     return run_asic(designs, pdks, workers=workers)

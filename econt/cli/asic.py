@@ -15,7 +15,7 @@ def _run(args: argparse.Namespace) -> int:
         summary = run_asic(designs, pdks, workers=args.workers, seed=args.seed)
     else:
         summary = run_stage(quick=args.quick, pdks=pdks, workers=args.workers,
-                            variants=tuple(args.tmr))
+                            variants=tuple(args.tmr), storages=tuple(args.storage))
     for key, e in summary["entries"].items():
         est = " (ESTIMATE)" if e.get("estimate") else ""
         print(f"{key}{est}: area {e['cell_area_um2']:.0f} um2, die {e['die_area_mm2']:.3f} mm2, "
@@ -60,6 +60,9 @@ def register(subparsers) -> None:
     r.add_argument("--pdk", action="append", help="PDK config name (repeatable): sky130hd, nangate45, cmos65lp-style")
     r.add_argument("--tmr", nargs="+", default=["config", "none"], choices=["none", "config", "full", "selective"],
                    help="TMR variants of the default encoder to generate")
+    r.add_argument("--storage", nargs="+", default=["refresh"], choices=["refresh", "gated"],
+                   help="configuration storage of the generated designs: refresh (every cycle) and/or gated "
+                        "(clock-gated through the PDK's ICG cell); default refresh")
     r.add_argument("--quick", action="store_true", help="reduced encoder (2 filters, 2 latents) for a smoke run")
     r.add_argument("--workers", type=int, default=2, help="parallel (design, PDK) runs")
     r.add_argument("--seed", type=int, default=1234, help="seed of the activity stimuli (default 1234)")

@@ -136,6 +136,25 @@ def _requant_lines(acc: str, acc_bits: int, shift: int, out_bits: int, rounding:
     return lines
 
 
+# The clock gate for RTL simulation (econt.asic.clock_gating writes the synthesis version: the
+# PDK's ICG cell behind the same name and ports).
+CLOCK_GATE_MODEL = """module econt_clock_gate (
+  input  wire clk,
+  input  wire en,
+  output wire gclk
+);
+  // Enable latch, transparent while clk is low, so gclk only sees en as it was before the
+  // rising edge: no glitch, one full pulse per enabled cycle.
+  reg en_latch;
+  /* verilator lint_off LATCH */  // waiver: the enable latch of the clock gate is intended
+  always @(clk or en)
+    if (!clk) en_latch = en;
+  /* verilator lint_on LATCH */
+  assign gclk = clk & en_latch;
+endmodule
+"""
+
+
 class _Gen:
     def __init__(self, cfg: RtlConfig, spec: ArchSpec, layout: ConfigLayout, params: Optional[np.ndarray]):
         self.cfg, self.s, self.layout = cfg, spec, layout
@@ -289,22 +308,8 @@ endmodule
         """Behavioural integrated clock gate (latch + AND). Synthesis maps ``econt_clock_gate``
         (this exact name and port list) to the PDK's ICG cell; RTL simulation runs this model."""
         self.files["econt_clock_gate"] = self.header(
-            "Integrated clock gate: behavioural model for RTL simulation (synthesis maps it to the PDK ICG cell).") + """
-module econt_clock_gate (
-  input  wire clk,
-  input  wire en,
-  output wire gclk
-);
-  // Enable latch, transparent while clk is low, so gclk only sees en as it was before the
-  // rising edge: no glitch, one full pulse per enabled cycle.
-  reg en_latch;
-  /* verilator lint_off LATCH */  // waiver: the enable latch of the clock gate is intended
-  always @(clk or en)
-    if (!clk) en_latch = en;
-  /* verilator lint_on LATCH */
-  assign gclk = clk & en_latch;
-endmodule
-""" + self.footer()
+            "Integrated clock gate: behavioural model for RTL simulation (synthesis maps it to the PDK ICG cell).") \
+            + CLOCK_GATE_MODEL + self.footer()
 
     def cfg_groups(self) -> list[tuple[int, int]]:
         """(first byte address, byte count) of each clock-gated group, in address order."""
