@@ -247,3 +247,28 @@ def test_power_method_registry_and_a_clear_error_for_an_old_opensta():
             check_method("opensta")
     else:
         assert check_method("opensta").name == "opensta"
+
+
+def test_gated_storage_is_compared_with_its_refresh_twin_and_tabled():
+    """A gated entry gets gated_vs_refresh against the refresh entry of the same TMR and PDK
+    (dynamic energy = energy per inference minus leakage), and summary.md gets the side-by-side table."""
+    from econt.asic.report import _storage_table
+    from econt.asic.stage import DesignSpec, _add_storage_comparison
+
+    def entry(design, storage, energy, leak, area):
+        return {"design": design, "pdk": "sky130hd", "tmr": "config", "cfg_storage": storage,
+                "cfg_gate_group": "block" if storage == "gated" else None, "clock_gates": 3 if storage == "gated" else 0,
+                "inference_rate_mhz": 40.0, "energy_per_inference_nj": energy, "cell_area_um2": area,
+                "setup_slack_ns": 1.0, "power_mw": {"leakage_mw": leak, "dynamic_mw": 1.0, "total_mw": 1.0 + leak},
+                "power_split_mw": {"clock_mw": 1.0, "config_storage_mw": 0.5, "datapath_mw": 2.0, "leakage_mw": leak,
+                                   "glitch_mw": 0.3}}
+    entries = {"r/sky130hd": entry("r", "refresh", 0.5, 4.0, 100.0), "g/sky130hd": entry("g", "gated", 0.3, 4.0, 104.0)}
+    _add_storage_comparison(entries, [DesignSpec("r", Path("r")), DesignSpec("g", Path("g"))], ["sky130hd"])
+    cmp_ = entries["g/sky130hd"]["gated_vs_refresh"]
+    leak_nj = 4.0e-3 / 40e6 * 1e9
+    assert cmp_["versus"] == "r" and cmp_["timing_met"] is True
+    assert cmp_["dynamic_energy_ratio"] == pytest.approx((0.3 - leak_nj) / (0.5 - leak_nj))
+    assert cmp_["energy_ratio"] == pytest.approx(0.6) and cmp_["area_ratio"] == pytest.approx(1.04)
+    assert "gated_vs_refresh" not in entries["r/sky130hd"]
+    table = "\n".join(_storage_table(entries))
+    assert "| g | sky130hd | config | gated | block | 3 |" in table and "×0.6" in table

@@ -612,6 +612,20 @@ class GatePowerResult:
     # per instance path: {net name: (transitions, cycles high)} over the window; only when asked
     # (record_activity=True), for the SAIF file (econt.asic.saif)
     net_activity: dict[str, dict[str, tuple[int, int]]] | None = None
+    # per module (all its instances): clock_w (clock pins + clock nets), logic_w (the rest of the
+    # dynamic power) and leakage_w; they sum to per_module_w
+    per_module_split_w: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def split_w(self, is_config_module) -> dict[str, float]:
+        """Power by kind: clock (gating cells' and flops' clock pins, clock nets), configuration
+        storage (``is_config_module(name)``: registers, voters, clock gates; their non-clock dynamic
+        power), datapath (the other modules' non-clock dynamic power) and leakage."""
+        out = {"clock_w": 0.0, "config_storage_w": 0.0, "datapath_w": 0.0, "leakage_w": 0.0}
+        for name, sp in self.per_module_split_w.items():
+            out["clock_w"] += sp["clock_w"]
+            out["config_storage_w" if is_config_module(name) else "datapath_w"] += sp["logic_w"]
+            out["leakage_w"] += sp["leakage_w"]
+        return out
 
     @property
     def dynamic_w(self) -> float:
@@ -713,6 +727,7 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
     window_s = (T - 1) * clock_period_ns * 1e-9
     tot_int = tot_sw = tot_leak = tot_clk = 0.0
     per_module: dict[str, float] = {}
+    per_module_split: dict[str, dict[str, float]] = {}
     mismatched = checked = 0
     mismatch_detail: dict[str, int] = {}
     seeded_flops = total_flops = 0
@@ -799,12 +814,14 @@ def gate_level_power(netlist: Path | GateNetlist, library: LibraryModel, top: st
         tot_leak += p_leak
         tot_clk += p_clk
         per_module[mod_name] = p_int + p_sw + p_leak
+        per_module_split[mod_name] = {"clock_w": p_clk, "logic_w": p_int + p_sw - p_clk, "leakage_w": p_leak}
         n_cells += len(mod.cells) * k
     return GatePowerResult(internal_w=tot_int, switching_w=tot_sw, leakage_w=tot_leak, clock_w=tot_clk,
                            mean_toggle_rate=toggle_sum / max(net_count, 1), n_cycles=T,
                            mismatched_bits=mismatched, checked_bits=checked, mismatch_detail=mismatch_detail,
                            seeded_flops=seeded_flops, n_flops=total_flops, per_module_w=per_module,
-                           slew_ns=slew_ns, n_cells=n_cells, net_activity=activity)
+                           slew_ns=slew_ns, n_cells=n_cells, net_activity=activity,
+                           per_module_split_w=per_module_split)
 
 
 def _record_activity(activity: dict, comp: _Compiled, paths: list[str], V3: np.ndarray,

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from econt.asic.pdk import PdkConfig
 
-CONFIG_MODULE_PATTERNS = ("cfg_regs", "vote")  # configuration registers and TMR voters
+# configuration registers, TMR voters and the configuration's clock gates
+CONFIG_MODULE_PATTERNS = ("cfg_regs", "vote", "clock_gate")
+
+
+def is_config_module(name: str) -> bool:
+    """Whether a synthesised module belongs to the configuration storage (area and power splits)."""
+    return any(p in name for p in CONFIG_MODULE_PATTERNS)
 
 
 def _strip(name: str) -> str:
@@ -50,7 +56,7 @@ def hierarchy_stats(stat_json: Path, seq_cells: set[str], top: str) -> dict:
         totals["area"] += area * mult
         totals["cells"] += cells * mult
         totals["flops"] += flops * mult
-        kind = "config_and_voters" if any(p in name for p in CONFIG_MODULE_PATTERNS) else "datapath"
+        kind = "config_and_voters" if is_config_module(name) else "datapath"
         split[kind] += area * mult
     return {
         "cell_area_um2": totals["area"],

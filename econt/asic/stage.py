@@ -20,7 +20,7 @@ from econt.summary import merge_json
 from econt.asic import activity as act
 from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback, run_stock
 from econt.asic.liberty import load_library_model
-from econt.asic.metrics import derive_65nm, hierarchy_stats, spread
+from econt.asic.metrics import derive_65nm, hierarchy_stats, is_config_module, spread
 from econt.asic.clock_gating import synthesis_sources
 from econt.asic.pdk import PDK_CONFIG_DIR, PdkConfig, load_pdk_config, resolve_library
 from econt.asic.power_methods import METHODS, check_method, opensta_saif_power
@@ -162,6 +162,9 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, g
         "voltage_v": pdk.voltage_v,
         "clock_period_ns": pdk.clock_period_ns,
         "tmr": design.manifest.get("tmr"),
+        "cfg_storage": design.manifest.get("cfg_storage", "refresh"),
+        "cfg_gate_group": (design.manifest.get("cfg_gating") or {}).get("cfg_gate_group"),
+        "clock_gates": int((design.manifest.get("cfg_gating") or {}).get("clock_gates", 0)),
         "weights": design.manifest.get("weights"),
         "cell_area_um2": hs["cell_area_um2"],
         "utilisation": pdk.utilisation,
@@ -179,6 +182,8 @@ def _entry_from_flow(res, design, pdk: PdkConfig, act_info: dict, tools: dict, g
         "latency_ns": latency * pdk.clock_period_ns,
         "power_mw": pw(gm),
         "power_vectorless_mw": pw(gv),
+        # zero-delay split of power_mw (measured activity); _add_glitches adds the glitch row
+        "power_split_mw": {k.replace("_w", "_mw"): v * 1e3 for k, v in gm.split_w(is_config_module).items()},
         "vectorless_toggle_rate": pdk.activity.vectorless_toggle_rate,
         "energy_per_inference_nj": energy(gm),
         "energy_per_inference_vectorless_nj": energy(gv),
@@ -246,6 +251,7 @@ def _add_glitches(entry: dict, res, design, pdk: PdkConfig, act_info: dict) -> N
     entry["energy_per_inference_zero_delay_nj"] = zero
     entry["energy_per_inference_nj"] = zero + g.glitch_w / (pdk.inference_rate_mhz * 1e6) * 1e9
     entry["power_with_glitches_mw"] = entry["power_mw"]["total_mw"] + g.glitch_w * 1e3
+    entry["power_split_mw"]["glitch_mw"] = g.glitch_w * 1e3
     entry["caveats"] = [c.replace("power: zero-delay activity (no glitch power)",
                                   "power_mw: zero-delay activity; glitches from the timed simulation are in "
                                   "glitch_share, power_with_glitches_mw and energy_per_inference_nj")
@@ -340,6 +346,7 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
                        for src in tgt.derive_from}
             entries[f"{ds.label}/{d}"] = _derived_entry(ds, tgt, per_src, entries[f"{ds.label}/{tgt.derive_from[0]}"])
     _add_tmr_overhead(entries, designs, list(cfgs))
+    _add_storage_comparison(entries, designs, list(cfgs))
     summary = {
         "generated_s": round(time.time() - t0, 1),
         "flow_path": tools["flow_path"],
@@ -390,6 +397,8 @@ def _derived_entry(ds: DesignSpec, tgt: PdkConfig, per_src: dict, base: dict) ->
         "voltage_v": tgt.voltage_v,
         "clock_period_ns": tgt.clock_period_ns,
         "tmr": base["tmr"],
+        "cfg_storage": base.get("cfg_storage", "refresh"),
+        "inference_rate_mhz": tgt.inference_rate_mhz,
         "weights": base["weights"],
         "cell_area_um2": mean("cell_area_um2"),
         "utilisation": tgt.utilisation,
@@ -431,17 +440,52 @@ def _derived_entry(ds: DesignSpec, tgt: PdkConfig, per_src: dict, base: dict) ->
     return entry
 
 
-def _add_tmr_overhead(entries: dict, designs: Sequence[DesignSpec], pdks: Sequence[str]) -> None:
-    by_tmr = {}
+def _labels_by(entries: dict, designs: Sequence[DesignSpec]) -> dict[tuple[str, str], str]:
+    """(tmr, cfg_storage) → the label of the first design run with them."""
+    out: dict[tuple[str, str], str] = {}
     for ds in designs:
         e = next((entries[k] for k in entries if k.startswith(ds.label + "/")), None)
         if e is not None:
-            by_tmr.setdefault(e["tmr"], ds.label)
-    if "none" not in by_tmr:
-        return
-    base_label = by_tmr["none"]
-    for tmr, label in by_tmr.items():
-        if tmr == "none":
+            out.setdefault((e["tmr"], e.get("cfg_storage", "refresh")), ds.label)
+    return out
+
+
+def _dynamic_energy_nj(e: dict) -> float | None:
+    """Dynamic energy per inference (with glitches where measured), leakage left out."""
+    energy, leak = e.get("energy_per_inference_nj"), e["power_mw"].get("leakage_mw")
+    if energy is None or leak is None:
+        return None
+    return energy - leak * 1e-3 / (e["inference_rate_mhz"] * 1e6) * 1e9
+
+
+def _add_storage_comparison(entries: dict, designs: Sequence[DesignSpec], pdks: Sequence[str]) -> None:
+    """``gated_vs_refresh`` on each gated entry whose refresh twin (same TMR, same PDK) ran."""
+    labels = _labels_by(entries, designs)
+    for (tmr, storage), label in labels.items():
+        base = labels.get((tmr, "refresh"))
+        if storage != "gated" or base is None:
+            continue
+        for p in pdks:
+            k, b = f"{label}/{p}", f"{base}/{p}"
+            if k not in entries or b not in entries:
+                continue
+            e, eb = entries[k], entries[b]
+            de, db = _dynamic_energy_nj(e), _dynamic_energy_nj(eb)
+            e["gated_vs_refresh"] = {
+                "versus": eb["design"],
+                "dynamic_energy_ratio": de / db if de is not None and db else None,
+                "energy_ratio": (e["energy_per_inference_nj"] / eb["energy_per_inference_nj"]
+                                 if e["energy_per_inference_nj"] and eb["energy_per_inference_nj"] else None),
+                "area_ratio": e["cell_area_um2"] / eb["cell_area_um2"],
+                "timing_met": bool(e.get("setup_slack_ns") is not None and e["setup_slack_ns"] >= 0),
+            }
+
+
+def _add_tmr_overhead(entries: dict, designs: Sequence[DesignSpec], pdks: Sequence[str]) -> None:
+    """``tmr_overhead`` of each TMR entry against the tmr=none design of the same storage."""
+    for (tmr, storage), label in _labels_by(entries, designs).items():
+        base_label = _labels_by(entries, designs).get(("none", storage))
+        if tmr == "none" or base_label is None:
             continue
         for p in pdks:
             k, b = f"{label}/{p}", f"{base_label}/{p}"

@@ -172,6 +172,24 @@ def _asic_rows(s: Summaries) -> str:
             "(zero delay, ideal clock).</p>" + _asic_tmr_and_target(s, entries))
 
 
+def _asic_storage_rows(s: Summaries) -> str:
+    """Refresh vs clock-gated configuration storage × TMR option: area, power split, energy."""
+    entries = [(p, lab) for p, lab in _asic_entries(s)
+               if get_path(s.docs.get("asic", {}), f"{p}.power_split_mw.clock_mw") is not None]
+    if not any(get_path(s.docs["asic"], f"{p}.cfg_storage") == "gated" for p, _ in entries):
+        return ('<p class="missing">No clock-gated design has run through the ASIC flow yet '
+                "(econt asic run --storage refresh gated).</p>")
+    keys = ("tmr", "cfg_storage", "cell_area_um2", "power_split_mw.clock_mw", "power_split_mw.config_storage_mw",
+            "power_split_mw.datapath_mw", "power_split_mw.leakage_mw", "power_split_mw.glitch_mw",
+            "energy_per_inference_nj", "gated_vs_refresh.dynamic_energy_ratio", "gated_vs_refresh.area_ratio")
+    rows = [f"<tr><th>{html.escape(label)}</th>" + "".join(s.cell("asic", f"{prefix}.{k}") for k in keys) + "</tr>"
+            for prefix, label in entries]
+    return ("<table><tr><th>design / PDK</th><th>TMR</th><th>storage</th><th>cell area µm²</th><th>clock mW</th>"
+            "<th>config storage mW</th><th>datapath mW</th><th>leakage mW</th><th>glitch mW</th>"
+            "<th>energy / inference nJ</th><th>gated/refresh dynamic energy ×</th><th>gated/refresh area ×</th></tr>"
+            + "".join(rows) + "</table>")
+
+
 def _asic_tmr_and_target(s: Summaries, entries: list[tuple[str, str]]) -> str:
     rows = []
     for prefix, label in entries:
@@ -288,6 +306,7 @@ def build_dashboard(root: Path | None = None) -> Path:
              "<h2>Headline</h2><h3>Reconstruction quality (EMD, lower is better)</h3>", _emd_rows(s),
              "<h3>EMD on the ECON-T silicon's arithmetic</h3>", _chip_arithmetic_rows(s),
              "<h3>Silicon cost per PDK vs the published ECON-T</h3>", _asic_rows(s),
+             "<h3>Configuration storage: refresh vs clock-gated</h3>", _asic_storage_rows(s),
              "<h3>EMD-CNN accuracy</h3>",
              _kv_rows(s, "emd", [("relative error mean (held-out synthetic ae pairs)", ["cnn_rel_err_mean"]),
                                  ("relative error std", ["cnn_rel_err_std"]),
