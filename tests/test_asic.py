@@ -28,7 +28,12 @@ def test_pdk_configs_load_and_validate():
     est = load_pdk_config("cmos65lp-style")
     assert (sky.corner, sky.voltage_v, sky.clock_period_ns) == ("tt", 1.8, 25.0)
     assert (ng.corner, ng.voltage_v) == ("tt", 1.1)
-    assert est.kind == "derived" and est.voltage_v == 1.2 and set(est.derive_from) == {"sky130hd", "nangate45"}
+    assert est.kind == "derived" and est.voltage_v == 1.2
+    assert set(est.derive_from) == {"sky130hd", "nangate45", "ihp-sg13g2", "gf180mcu"}
+    # the stated rule: a high-performance 45 nm library's leakage is not an LP library's
+    assert "dynamic" in est.scaling.counts_for["nangate45"] and "leakage" not in est.scaling.counts_for["nangate45"]
+    two = load_pdk_config("cmos65lp-style", {"derive_from": ["sky130hd", "nangate45"]})
+    assert two.derive_from == ("sky130hd", "nangate45")
     for cfg in (sky, ng, est):
         assert cfg.tmr in ("none", "config", "full") and 0 < cfg.utilisation <= 1
         assert cfg.activity.source in ("auto", "econt-vectors", "synthetic", "vectorless")
@@ -154,6 +159,50 @@ def test_derive_65nm_scales_each_metric():
     assert f["energy"] < 1 and f["delay"] < 1
     assert d["energy_per_inference_nj"] == pytest.approx(d["power_mw"]["total_mw"] * 1e-3 / 40e6 * 1e9)
     assert spread([1.0, 2.0])["max_over_min"] == 2.0
+
+
+def test_estimate_takes_each_quantity_from_the_sources_the_rule_admits(tmp_path):
+    """Dynamic energy from sky130hd, Nangate45 and IHP; leakage from sky130hd and IHP only (Nangate45 is a
+    high-performance library); GF180 reported, not counted; the spread is measured around the estimate."""
+    from econt.asic.metrics import combine_65nm
+
+    est = load_pdk_config("cmos65lp-style")
+
+    def entry(dyn, leak, glitch):
+        return {"cell_area_um2": 1e5, "critical_path_ns": 10.0, "glitch": {"glitch_mw": glitch},
+                "power_mw": {"dynamic_mw": dyn, "leakage_mw": leak, "total_mw": dyn + leak},
+                "power_vectorless_mw": {"dynamic_mw": dyn, "leakage_mw": leak, "total_mw": dyn + leak}}
+
+    per = {n: derive_65nm(entry(*v), load_pdk_config(n), est) for n, v in
+           {"sky130hd": (10.0, 0.1, 2.0), "nangate45": (1.0, 5.0, 0.2), "ihp-sg13g2": (4.0, 0.01, 1.0),
+            "gf180mcu": (50.0, 0.001, 5.0)}.items()}
+    c = combine_65nm(per, est)
+    dyn = {n: per[n]["dynamic_nj"] for n in ("sky130hd", "nangate45", "ihp-sg13g2")}
+    leak = {n: per[n]["leakage_nj"] for n in ("sky130hd", "ihp-sg13g2")}
+    glitch = sum(per[n]["glitch_nj"] for n in dyn) / 3
+    assert c["dynamic_nj"] == pytest.approx(sum(dyn.values()) / 3)
+    assert c["leakage_nj"] == pytest.approx(sum(leak.values()) / 2)
+    assert c["energy_per_inference_nj"] == pytest.approx(c["dynamic_nj"] + glitch + c["leakage_nj"])
+    assert c["energy_per_inference_zero_delay_nj"] == pytest.approx(c["dynamic_nj"] + c["leakage_nj"])
+    sp = c["spread"]["energy_per_inference_nj"]
+    assert sp["sources"] == ["ihp-sg13g2", "nangate45", "sky130hd"]
+    # Nangate45 carries the estimate's leakage, not its own
+    assert sp["values"]["nangate45"] == pytest.approx(dyn["nangate45"] + per["nangate45"]["glitch_nj"]
+                                                      + c["leakage_nj"])
+    assert sp["values"]["sky130hd"] == pytest.approx(per["sky130hd"]["energy_per_inference_nj"])
+    vals = list(sp["values"].values())
+    assert sp["estimate"] == pytest.approx(sum(vals) / 3) == pytest.approx(c["energy_per_inference_nj"])
+    assert sp["plus_pct"] == pytest.approx((max(vals) / sp["estimate"] - 1) * 100)
+    assert sp["minus_pct"] == pytest.approx((1 - min(vals) / sp["estimate"]) * 100)
+    assert sp["max_over_min"] == pytest.approx(max(vals) / min(vals))
+    assert "gf180mcu" not in c["spread"]["cell_area_um2"]["sources"]
+    # a rule that leaves a quantity without any source is refused with the field named
+    bad = tmp_path / "est.yaml"
+    text = Path(load_pdk_config.__globals__["PDK_CONFIG_DIR"] / "cmos65lp-style.yaml").read_text()
+    bad.write_text(text.replace("ihp-sg13g2: [area, delay, dynamic, leakage]", "ihp-sg13g2: [area, delay, dynamic]")
+                   .replace("sky130hd: [area, delay, dynamic, leakage]", "sky130hd: [area, delay, dynamic]"))
+    with pytest.raises(ConfigError, match="counts for 'leakage'"):
+        load_pdk_config(bad)
 
 
 def test_liberty_functions_follow_liberty_precedence():

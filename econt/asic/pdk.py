@@ -84,13 +84,22 @@ class NodeFit:
     power: tuple[float, float, float]
 
 
+ESTIMATE_QUANTITIES = ("area", "delay", "dynamic", "leakage")
+
+
 @dataclass(frozen=True)
 class Scaling:
+    """Node/voltage scaling of the 65 nm-style estimate. ``counts_for[src]`` lists the quantities
+    (``ESTIMATE_QUANTITIES``) for which source library ``src`` enters the estimate, by the stated
+    ``rule``; every source's scaled figures are reported whether it counts or not."""
+
     reference: str
     target_fit: str
     fits: dict
     source_fit: dict
     area_to_target: dict
+    rule: str
+    counts_for: dict
 
 
 @dataclass(frozen=True)
@@ -146,9 +155,18 @@ class PdkConfig:
                     raise ConfigError(f"{source}: scaling.fits['{key}'] must give delay (4 coefficients), "
                                       "energy (3) and power (3).")
             for lib in self.derive_from:
-                if lib not in self.scaling.source_fit or lib not in self.scaling.area_to_target:
+                if lib not in self.scaling.source_fit or lib not in self.scaling.area_to_target \
+                        or lib not in self.scaling.counts_for:
                     raise ConfigError(f"{source}: derive_from names '{lib}' but scaling.source_fit / "
-                                      f"scaling.area_to_target has no entry for it; add both.")
+                                      f"scaling.area_to_target / scaling.counts_for has no entry for it; add all three.")
+                bad = set(self.scaling.counts_for[lib]) - set(ESTIMATE_QUANTITIES)
+                if bad:
+                    raise ConfigError(f"{source}: scaling.counts_for['{lib}'] has {sorted(bad)}; use only "
+                                      f"{', '.join(ESTIMATE_QUANTITIES)}.")
+            for q in ESTIMATE_QUANTITIES:
+                if not any(q in self.scaling.counts_for[lib] for lib in self.derive_from):
+                    raise ConfigError(f"{source}: no library in derive_from counts for '{q}' "
+                                      f"(scaling.counts_for); the estimate needs at least one per quantity.")
 
 
 def pdk_config_path(name: str) -> Path:

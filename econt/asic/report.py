@@ -75,20 +75,28 @@ def write_markdown(summary: dict, path: Path) -> Path:
         if not e.get("estimate"):
             continue
         lines += [f"## {e['design']} on {e['pdk']} — ESTIMATE", ""]
-        lines.append("| source library | area factor | delay factor | energy factor | leakage factor "
-                     "| cell area (µm²) | crit. path (ns) | P total (mW) | E/inf (nJ) |")
-        lines.append("|" + "---|" * 9)
+        lines.append("| source library | counts for | area factor | delay factor | energy factor | leakage factor "
+                     "| cell area (µm²) | crit. path (ns) | E dyn (nJ) | E glitch (nJ) | E leak (nJ) "
+                     "| E/inf by the rule (nJ) |")
+        lines.append("|" + "---|" * 12)
+        by_rule = e["spread"]["energy_per_inference_nj"]["values"]
         for src, v in e["per_source"].items():
             fa = v["factors"]
             lines.append(f"| {src} ({fa['source_fit']} fit @ {fa['source_voltage_v']} V → {fa['target_fit']} @ "
-                         f"{fa['target_voltage_v']} V) | {_f(fa['area'])} | {_f(fa['delay'])} | {_f(fa['energy'])} "
+                         f"{fa['target_voltage_v']} V) | {', '.join(v['counts_for']) or 'reported only'} "
+                         f"| {_f(fa['area'])} | {_f(fa['delay'])} | {_f(fa['energy'])} "
                          f"| {_f(fa['leakage_power'])} | {_f(v['cell_area_um2'], 6)} | {_f(v['critical_path_ns'])} "
-                         f"| {_f(v['power_mw']['total_mw'])} | {_f(v['energy_per_inference_nj'])} |")
-        sp = e["spread"]["energy_per_inference_nj"] or {"min": None, "max": None, "max_over_min": None}
+                         f"| {_f(v['dynamic_nj'])} | {_f(v['glitch_nj'])} | {_f(v['leakage_nj'])} "
+                         f"| {_f(by_rule.get(src))} |")
         lines.append("")
-        lines.append(f"Spread between sources: energy/inference {_f(sp['min'])}–{_f(sp['max'])} nJ "
-                     f"(max/min {_f(sp['max_over_min'])}); area max/min "
-                     f"{_f((e['spread']['cell_area_um2'] or {}).get('max_over_min'))}.")
+        for label, key in (("energy/inference (with glitches)", "energy_per_inference_nj"),
+                           ("dynamic energy", "dynamic_nj"), ("leakage energy", "leakage_nj"),
+                           ("cell area", "cell_area_um2")):
+            sp = e["spread"][key]
+            lines.append(f"- Spread of {label} over {', '.join(sp['sources'])}: estimate {_f(sp['estimate'])}, "
+                         f"{_f(sp['min'])}–{_f(sp['max'])} (max/min {_f(sp['max_over_min'])}), "
+                         f"+{_f(sp['plus_pct'])} % / −{_f(sp['minus_pct'])} % of the estimate.")
+        lines += ["", f"Rule: {e['rule']}", ""]
         pc = e.get("published_comparison")
         if pc:
             lines += ["", f"Published {pc['label']}: {pc['die_area_mm2']} mm², {pc['power_mw']} mW, "
@@ -105,6 +113,10 @@ def write_markdown(summary: dict, path: Path) -> Path:
                   + (f", {_f(t['factor_below_target'])}× below the target" if t["met"] else "")
                   + " (per source: " + ", ".join(f"{k} {_f(v)} nJ" for k, v in t.get("per_source_nj", {}).items())
                   + ")" + (f" — {t['reason']}" if t.get("reason") else "") + ".", ""]
+        if t.get("spread_within_pct") is not None:
+            lines += [f"Spread of the admitted sources: within ±{_f(t['spread_within_pct'])} % of the estimate "
+                      f"(max/min {_f(t['spread_max_over_min'])}) vs target ±{_f(t['spread_target_pct'])} % → "
+                      f"{'met' if t['spread_met'] else 'NOT met'}.", ""]
     acts = {e["design"]: e.get("activity") for e in entries.values() if e.get("activity")}
     if acts:
         lines += ["## Switching activity and power method", ""]

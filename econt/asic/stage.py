@@ -20,7 +20,7 @@ from econt.summary import merge_json
 from econt.asic import activity as act
 from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback, run_stock
 from econt.asic.liberty import load_library_model
-from econt.asic.metrics import derive_65nm, hierarchy_stats, is_config_module, spread
+from econt.asic.metrics import combine_65nm, derive_65nm, hierarchy_stats, is_config_module
 from econt.asic.clock_gating import synthesis_sources
 from econt.asic.pdk import PDK_CONFIG_DIR, PdkConfig, load_pdk_config, resolve_library
 from econt.asic.power_methods import METHODS, check_method, opensta_saif_power
@@ -28,7 +28,8 @@ from econt.config import write_resolved_config
 from econt.errors import ConfigError, StageError
 from econt.paths import reports_dir, work_dir
 
-DEFAULT_PDKS = ("sky130hd", "nangate45", "cmos65lp-style")
+# every real library the kit supports (the 65 nm-style estimate is derived from all four)
+DEFAULT_PDKS = ("sky130hd", "nangate45", "ihp-sg13g2", "gf180mcu", "cmos65lp-style")
 
 
 @dataclass(frozen=True)
@@ -300,13 +301,15 @@ def _opensta_power(entry: dict, res, design, pdk: PdkConfig, measured, tools: di
 
 
 def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_PDKS, workers: int = 2,
-             out_dir: Path | None = None, seed: int = 1234) -> dict:
-    """Run every (design, pdk) pair; write summary.json / summary.md / charts; return the summary."""
+             out_dir: Path | None = None, seed: int = 1234, pdk_overrides: dict[str, dict] | None = None) -> dict:
+    """Run every (design, pdk) pair; write summary.json / summary.md / charts; return the summary.
+    ``pdk_overrides[name]`` (dotted keys) override fields of PDK config ``name``, e.g.
+    ``{"cmos65lp-style": {"derive_from": ["sky130hd", "nangate45"]}}`` for an estimate from two sources."""
     t0 = time.time()
     out_dir = out_dir or reports_dir("asic")
     build = work_dir("asic", "sc")
     tools = detect_tools()
-    cfgs = {n: load_pdk_config(n) for n in pdk_names}
+    cfgs = {n: load_pdk_config(n, (pdk_overrides or {}).get(n)) for n in pdk_names}
     real = [n for n, c in cfgs.items() if c.kind == "library"]
     derived = [n for n, c in cfgs.items() if c.kind == "derived"]
     for d in derived:
@@ -369,22 +372,16 @@ def run_asic(designs: Sequence[DesignSpec], pdk_names: Sequence[str] = DEFAULT_P
 
 
 def _derived_entry(ds: DesignSpec, tgt: PdkConfig, per_src: dict, base: dict) -> dict:
-    def mean(key, sub=None):
-        vals = [(v[key][sub] if sub else v[key]) for v in per_src.values()]
-        vals = [x for x in vals if x is not None]
-        return sum(vals) / len(vals) if vals else None
-
-    def sp(vals):
-        vals = [x for x in vals if x is not None]
-        return spread(vals) if vals else None
-
-    spreads = {
-        "cell_area_um2": sp([v["cell_area_um2"] for v in per_src.values()]),
-        "critical_path_ns": sp([v["critical_path_ns"] for v in per_src.values()]),
-        "total_power_mw": sp([v["power_mw"]["total_mw"] for v in per_src.values()]),
-        "energy_per_inference_nj": sp([v["energy_per_inference_nj"] for v in per_src.values()]),
-    }
-    crit = mean("critical_path_ns")
+    """The 65 nm-style estimate of one design: each quantity the mean of the sources the config's
+    rule admits for it (``scaling.counts_for``), with every source's figures and the spread."""
+    est = combine_65nm(per_src, tgt)
+    crit = est["critical_path_ns"]
+    vec_srcs = [v for v in per_src.values() if "dynamic" in v["counts_for"]]
+    vec_dyn = sum(v["power_vectorless_mw"]["dynamic_mw"] for v in vec_srcs) / len(vec_srcs)
+    vec_leak = est["power_mw"]["leakage_mw"]
+    rate_hz = tgt.inference_rate_mhz * 1e6
+    counted = {q: est["spread"][k]["sources"] for q, k in (("area", "cell_area_um2"), ("delay", "critical_path_ns"),
+                                                             ("dynamic", "dynamic_nj"), ("leakage", "leakage_nj"))}
     entry = {
         "design": base["design"],
         "pdk": tgt.name,
@@ -400,26 +397,36 @@ def _derived_entry(ds: DesignSpec, tgt: PdkConfig, per_src: dict, base: dict) ->
         "cfg_storage": base.get("cfg_storage", "refresh"),
         "inference_rate_mhz": tgt.inference_rate_mhz,
         "weights": base["weights"],
-        "cell_area_um2": mean("cell_area_um2"),
+        "cell_area_um2": est["cell_area_um2"],
         "utilisation": tgt.utilisation,
-        "die_area_mm2": mean("cell_area_um2") / tgt.utilisation / 1e6,
+        "die_area_mm2": est["cell_area_um2"] / tgt.utilisation / 1e6,
         "n_cells": base["n_cells"],
         "n_flops": base["n_flops"],
         "critical_path_ns": crit,
         "fmax_mhz": 1000.0 / crit if crit > 0 else None,
         "latency_cycles": base["latency_cycles"],
         "latency_ns": base["latency_cycles"] * tgt.clock_period_ns,
-        "power_mw": {k: mean("power_mw", k) for k in ("dynamic_mw", "leakage_mw", "total_mw")},
-        "power_vectorless_mw": {k: mean("power_vectorless_mw", k) for k in ("dynamic_mw", "leakage_mw", "total_mw")},
-        "energy_per_inference_nj": mean("energy_per_inference_nj"),
-        "energy_per_inference_vectorless_nj": mean("energy_per_inference_vectorless_nj"),
+        "power_mw": est["power_mw"],
+        "power_with_glitches_mw": est["power_mw"]["total_mw"] + est["glitch_nj"] * rate_hz * 1e-6,
+        "power_vectorless_mw": {"dynamic_mw": vec_dyn, "leakage_mw": vec_leak, "total_mw": vec_dyn + vec_leak},
+        "power_method": base.get("power_method"),
+        "glitch_share": est["glitch_share"],
+        "energy_per_inference_nj": est["energy_per_inference_nj"],
+        "energy_per_inference_zero_delay_nj": est["energy_per_inference_zero_delay_nj"],
+        "energy_split_nj": {"dynamic": est["dynamic_nj"], "glitch": est["glitch_nj"], "leakage": est["leakage_nj"]},
+        "energy_per_inference_vectorless_nj": (vec_dyn + vec_leak) * 1e-3 / rate_hz * 1e9,
         "config_bits": base["config_bits"],
+        "sources": list(per_src),
+        "sources_counted": counted,
+        "rule": tgt.scaling.rule,
         "per_source": per_src,
-        "spread": spreads,
+        "spread": est["spread"],
         "activity": base["activity"],
-        "caveats": ["ESTIMATE: scaled from sky130hd and Nangate45 synthesis results with Stillmaker & Baas (2017) "
-                    "polynomial node/voltage fits; the 65 nm fit is a generic (PTM) 65 nm, not an LP process, so "
-                    "leakage especially is uncertain",
+        "caveats": [f"ESTIMATE: scaled from {', '.join(per_src)} synthesis results with Stillmaker & Baas (2017) "
+                    "polynomial node/voltage fits; each quantity is the mean of the sources the rule admits "
+                    f"(area {', '.join(counted['area'])}; delay {', '.join(counted['delay'])}; dynamic energy "
+                    f"{', '.join(counted['dynamic'])}; leakage {', '.join(counted['leakage'])}); the 65 nm fit "
+                    "is a generic (PTM) 65 nm, not an LP process, so leakage especially is uncertain",
                     "pre-layout: no wire parasitics, no clock tree (no place and route ran)",
                     "n_cells / n_flops are those of the first source library's netlist"],
     }
@@ -504,6 +511,10 @@ def _add_tmr_overhead(entries: dict, designs: Sequence[DesignSpec], pdks: Sequen
                 }
 
 
+# the admitted sources' energies per inference should lie within ± this % of the estimate
+SPREAD_TARGET_PCT = 35.0
+
+
 def _energy_target(entries, designs, derived, cfgs) -> dict | None:
     for d in derived:
         for ds in designs:
@@ -515,10 +526,17 @@ def _energy_target(entries, designs, derived, cfgs) -> dict | None:
                     return {"design": e["design"], "pdk": d, "estimate": True, "energy_per_inference_nj": None,
                             "target_nj": limit, "met": None,
                             "reason": "power unavailable from the source libraries' OpenSTA runs"}
+                sp = e["spread"]["energy_per_inference_nj"]
                 return {"design": e["design"], "pdk": d, "estimate": True,
                         "energy_per_inference_nj": v, "target_nj": limit, "met": v <= limit,
                         "factor_below_target": limit / v if v > 0 else None,
-                        "per_source_nj": {s: x["energy_per_inference_nj"] for s, x in e["per_source"].items()}}
+                        # each admitted source's energy by the rule (a source whose leakage does not count
+                        # carries the estimate's leakage), and how far they spread around the estimate
+                        "per_source_nj": sp["values"],
+                        "per_source_own_nj": {s: x["energy_per_inference_nj"] for s, x in e["per_source"].items()},
+                        "spread_within_pct": sp["within_pct"], "spread_max_over_min": sp["max_over_min"],
+                        "spread_target_pct": SPREAD_TARGET_PCT,
+                        "spread_met": sp["within_pct"] is not None and sp["within_pct"] <= SPREAD_TARGET_PCT}
     return None
 
 

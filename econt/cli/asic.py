@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="asic_cmd")
     r = sub.add_parser("run", help="run the flows (default: default encoder, tmr=config and none, all PDKs)")
     r.add_argument("--design", action="append", help="generated design folder (repeatable); default: generate")
-    r.add_argument("--pdk", action="append", help="PDK config name (repeatable): sky130hd, nangate45, cmos65lp-style")
+    r.add_argument("--pdk", action="append", help="PDK config name (repeatable): sky130hd, nangate45, ihp-sg13g2, gf180mcu, cmos65lp-style")
     r.add_argument("--tmr", nargs="+", default=["config", "none"], choices=["none", "config", "full", "selective"],
                    help="TMR variants of the default encoder to generate")
     r.add_argument("--storage", nargs="+", default=["refresh"], choices=["refresh", "gated"],
