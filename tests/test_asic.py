@@ -29,7 +29,8 @@ def test_pdk_configs_load_and_validate():
     assert (sky.corner, sky.voltage_v, sky.clock_period_ns) == ("tt", 1.8, 25.0)
     assert (ng.corner, ng.voltage_v) == ("tt", 1.1)
     assert est.kind == "derived" and est.voltage_v == 1.2
-    assert set(est.derive_from) == {"sky130hd", "nangate45", "ihp-sg13g2", "gf180mcu"}
+    assert set(est.derive_from) == {"sky130hd", "nangate45", "ihp-sg13g2"}
+    assert set(est.scaling.counts_for) == {"sky130hd", "nangate45", "ihp-sg13g2", "gf180mcu"}
     # the stated rule: a high-performance 45 nm library's leakage is not an LP library's
     assert "dynamic" in est.scaling.counts_for["nangate45"] and "leakage" not in est.scaling.counts_for["nangate45"]
     two = load_pdk_config("cmos65lp-style", {"derive_from": ["sky130hd", "nangate45"]})
