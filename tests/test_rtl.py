@@ -162,6 +162,23 @@ def test_gated_storage_after_synthesis(tmp_path, tmr, group, gates):
     assert synth_stats(d, top="econt_clock_gate", workdir=tmp_path)["cells_by_type"].get("$_DLATCH_N_", 0) == 1
 
 
+def test_register_file_stores_only_the_bytes_that_carry_configuration(tmp_path):
+    """A model smaller than the ECON-T's fills the first bytes of the 134-byte block: only those get
+    registers (and clock gates); the rest of the address map reads 0. The full encoder fills all."""
+    from econt.rtl.gating import _clock_census, _synth
+
+    small = ArchSpec(conv_filters=1, latent=2)                      # 264 bits = 33 bytes
+    layout = ConfigLayout(tuple(range(small.config_bits)), 1, 1072)  # in a 134-byte ECON-T block
+    assert layout.stored_bytes == 33
+    assert sequential_layout(arch_from_encoder_config(load_encoder_config())).stored_bytes == 12 * 134
+    d = generate_design(RtlConfig(name="stored", tmr="config", cfg_storage="gated", cfg_gate_group="word"),
+                        tmp_path / "d", spec=small, layout=layout)
+    assert d.manifest["register_map"]["stored_bytes"] == 33 and d.manifest["config_flops"] == 3 * 264
+    assert d.manifest["cfg_gating"]["groups"] == 9                   # 4-byte words 0..8 hold bytes 0..32
+    free, n_gates, gated = _clock_census(_synth(d, None, tmp_path)["netlist"])
+    assert free == 0 and n_gates == 27 and sum(gated.values()) == 3 * 264
+
+
 def test_cli_generate(tmp_path):
     from econt.cli.main import main
 

@@ -206,7 +206,7 @@ class _Timing:
 
     groups: list[dict[str, dict[str, np.ndarray]]]   # per comb group: out pin → in pin → ticks (cells,)
     flops: list[dict[str, np.ndarray]]               # per flop group: out pin → clock-to-Q ticks (cells,)
-    horizon: int                                     # latest settling tick + 1
+    horizon: int                                     # latest settling tick + 1 + the inertial margin
 
 
 def net_loads(comp: _Compiled, library: LibraryModel) -> np.ndarray:
@@ -264,7 +264,12 @@ def module_timing(comp: _Compiled, library: LibraryModel, slew_ns: float, tick_n
             arr = np.max([arrival[ins[q]] + ticks[q] for q in ins], axis=0) if ins else np.zeros(len(nets), int)
             arrival[nets[ok]] = arr[ok]
         groups.append(per_out)
-    return _Timing(groups, flops, int(arrival.max()) + 1)
+    # the inertial filter settles a cell's output 2·(width − 1) ticks after its input (its windows
+    # look back), so the horizon keeps that margin after the latest arrival: else a late final
+    # transition is cut off (seen on GF180, whose arcs reach 64 ticks)
+    widths = [np.min(list(per_out[p].values()), axis=0) for per_out in groups for p in per_out if per_out[p]]
+    margin = 2 * max((int(np.max(w)) for w in widths if np.size(w)), default=0)
+    return _Timing(groups, flops, int(arrival.max()) + 1 + margin)
 
 
 def _timed_waveforms(comp: _Compiled, library: LibraryModel, timing: _Timing, V: np.ndarray,

@@ -324,6 +324,9 @@ endmodule
         bpb = lay.bytes_per_block
         nbytes = lay.blocks * bpb
         nbits = nbytes * 8
+        # registers only for the bytes that carry configuration bits (a model smaller than the
+        # ECON-T's fills only the first bytes of the map); the others read 0 and ignore writes
+        nstored = lay.stored_bytes
         bw = max(1, (lay.blocks - 1).bit_length())
         yw = max(1, (bpb - 1).bit_length())
         aw = max((nbytes - 1).bit_length(), bw + 1, yw + 1)
@@ -341,11 +344,12 @@ module econt_cfg_regs (
 );
   // Register address map = the ECON-T I2C image: {lay.blocks} blocks x {bpb} bytes,
   // byte (block, byte) holds image bits [8*(block*{bpb}+byte) +: 8]. Writes outside the
-  // map are ignored.
+  // map are ignored. Bytes {nstored} and up carry no configuration bit: no register, read as 0.
   wire addr_ok = (cfg_block < {bw}'d{lay.blocks}) && (cfg_byte < {yw}'d{bpb});
   wire wr = cfg_we && addr_ok;
 """
-        groups = self.cfg_groups() if gated else []
+        all_groups = self.cfg_groups() if gated else []
+        groups = [g for g in all_groups if g[0] < nstored]   # groups holding stored bytes get a gate
         # a byte needs its own write select unless its clock gate is its select (byte groups, no TMR)
         byte_sel = not (gated and not self.tmr_cfg and groups[0][1] == 1)
         if byte_sel:
@@ -360,7 +364,8 @@ module econt_cfg_regs (
             head += (", or when its\n  // three copies disagree (the next edge loads the voted value into every copy).\n"
                      if self.tmr_cfg else ".\n")
             # group index of the written byte (only used with wr, i.e. for in-range addresses)
-            gw = max(1, (ng - 1).bit_length(), bw, yw)
+            # wide enough for every group of the map, so a write to an unstored group aliases none
+            gw = max(1, (len(all_groups) - 1).bit_length(), bw, yw)
 
             def widen(sig: str, w: int) -> str:
                 return sig if w == gw else f"{{{gw - w}'d0, {sig}}}"
@@ -369,7 +374,7 @@ module econt_cfg_regs (
                 gsum += " + " + widen("cfg_byte", yw) + (f" / {gw}'d{gb}" if gb > 1 else "")
             head += f"  wire [{gw - 1}:0] gaddr = {gsum};  // clock-gate group of the written byte\n"
             if self.tmr_cfg:
-                head += f"  wire [{nbytes - 1}:0] differ;  // byte k: its three copies disagree in some bit\n"
+                head += f"  wire [{nstored - 1}:0] differ;  // byte k: its three copies disagree in some bit\n"
             head += f"""  genvar j;
   generate
     for (j = 0; j < {ng}; j = j + 1) begin : g_group
@@ -379,7 +384,8 @@ module econt_cfg_regs (
                 head += f"""      // group j: bytes [LO, LO + N) of block j / {gpb}
       localparam integer LO = (j / {gpb}) * {bpb} + (j % {gpb}) * {gb};
       localparam integer N = ({bpb} - (j % {gpb}) * {gb} < {gb}) ? {bpb} - (j % {gpb}) * {gb} : {gb};
-      wire en = !rst_n || hit || (|differ[LO + N - 1:LO]);
+      localparam integer NS = (LO + N > {nstored}) ? {nstored} - LO : N;  // its stored bytes
+      wire en = !rst_n || hit || (|differ[LO + NS - 1:LO]);
       // one gate per copy: an upset in one gate's latch disturbs one copy only
       wire gclk_a;
       wire gclk_b;
@@ -411,7 +417,7 @@ module econt_cfg_regs (
   // simulation of a write local to the weights it changes.
   genvar g;
   generate
-    for (g = 0; g < {nbytes}; g = g + 1) begin : g_byte
+    for (g = 0; g < {nstored}; g = g + 1) begin : g_byte
 """
         if byte_sel:
             head += f"      localparam integer ADDR = g;\n      wire sel = wr && (waddr == ADDR[{aw - 1}:0]);\n"
@@ -422,7 +428,8 @@ module econt_cfg_regs (
             for c in copies:
                 head += f"      wire bclk{c} = g_group[GRP].gclk{c};\n"
         sig = "voted" if self.tmr_cfg else "q"
-        image_concat = "{" + ", ".join(f"g_byte[{g}].{sig}" for g in reversed(range(nbytes))) + "}"
+        image_concat = "{" + ", ".join(f"g_byte[{g}].{sig}" if g < nstored else "8'd0"
+                                       for g in reversed(range(nbytes))) + "}"
         tail = f"""    end
   endgenerate
   // One concatenation (not 1,608 part-assigns to one net): event-driven simulators then
@@ -937,6 +944,7 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         files.append(p)
     config_bits = 0 if gen.hw else spec.config_bits
     copies = 3 if gen.tmr_cfg else 1
+    stored_bits = 0 if gen.hw else 8 * layout.stored_bytes
     protected_bits = None if gen.protected is None else int(gen.protected.sum())
     manifest = {
         "name": cfg.name,
@@ -953,13 +961,15 @@ def generate_design(cfg: RtlConfig, out_dir: str | Path, spec: Optional[ArchSpec
         "pipeline_register_widths": top_info["pipeline_register_widths"],
         "clock_mhz": cfg.clock_mhz,
         "config_bits": config_bits,
-        "config_flops": config_bits * copies if protected_bits is None else config_bits + 2 * protected_bits,
+        # whole stored bytes (the last one may hold unused bits)
+        "config_flops": (stored_bits * copies if protected_bits is None else stored_bits + 2 * protected_bits),
         "protected_bits": protected_bits,
         "protection_mask": None if cfg.protection_mask is None else str(cfg.protection_mask),
         "cfg_storage": None if gen.hw else cfg.cfg_storage,
         "cfg_gating": None if gen.hw else gen.cfg_gating,
         "register_map": None if gen.hw else {
             "blocks": layout.blocks, "bytes_per_block": layout.bytes_per_block, "block_bits": layout.block_bits,
+            "stored_bytes": layout.stored_bytes,
             "write_port": "cfg_we/cfg_block/cfg_byte/cfg_wdata, one byte per clock, synchronous",
         },
         "accumulator_bits": {"conv": gen.conv_acc, "dense": gen.dense_acc},

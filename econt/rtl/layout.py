@@ -39,6 +39,17 @@ class ConfigLayout:
     def bytes_per_block(self) -> int:
         return -(-self.block_bits // 8)
 
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of the address map, in address order (block-major), that hold configuration bits:
+        the image is packed from bit 0, so every byte up to the one of the last bit, and none after.
+        A model smaller than the ECON-T's 12 blocks needs registers for these bytes only."""
+        n = len(self.param_bit)
+        if n == 0:
+            return 0
+        last = n - 1
+        return (last // self.block_bits) * self.bytes_per_block + (last % self.block_bits) // 8 + 1
+
     def image_to_params(self, blocks: Sequence[Sequence[int]], spec: ArchSpec) -> np.ndarray:
         """Register image (blocks of bytes) → flat signed parameter array (n_params,)."""
         bits = image_bits(blocks, self.block_bits)

@@ -52,7 +52,9 @@ def make_events(design: GeneratedDesign, target: str, n_upsets: int, n_cycles: i
         if target == "config":
             if hw:
                 raise ValueError("hardwired designs have no configuration registers to upset")
-            nbytes = m["register_map"]["blocks"] * m["register_map"]["bytes_per_block"]
+            rmap = m["register_map"]
+            # only the bytes that carry configuration bits have registers
+            nbytes = rmap.get("stored_bytes", rmap["blocks"] * rmap["bytes_per_block"])
             byte = int(rng.integers(nbytes))
             copy = "q" if tmr == "none" else "q_" + "abc"[int(rng.integers(3))]
             reg = f"u_enc.u_cfg.g_byte[{byte}].{copy}"
