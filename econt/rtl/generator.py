@@ -332,6 +332,10 @@ endmodule
         aw = max((nbytes - 1).bit_length(), bw + 1, yw + 1)
         self.cfg_ports = (bw, yw)
         gated = self.cfg.cfg_storage == "gated"
+        # a field whose range fills its width (power-of-two blocks or bytes per block) is always in
+        # the map: its bound would not fit the literal ({yw}'d{2**yw} is 0, so every write was ignored)
+        addr_ok = " && ".join([f"(cfg_block < {bw}'d{lay.blocks})"] * (lay.blocks < 1 << bw)
+                              + [f"(cfg_byte < {yw}'d{bpb})"] * (bpb < 1 << yw)) or "1'b1"
         head = f"""
 module econt_cfg_regs (
   input  wire            clk,
@@ -345,7 +349,7 @@ module econt_cfg_regs (
   // Register address map = the ECON-T I2C image: {lay.blocks} blocks x {bpb} bytes,
   // byte (block, byte) holds image bits [8*(block*{bpb}+byte) +: 8]. Writes outside the
   // map are ignored. Bytes {nstored} and up carry no configuration bit: no register, read as 0.
-  wire addr_ok = (cfg_block < {bw}'d{lay.blocks}) && (cfg_byte < {yw}'d{bpb});
+  wire addr_ok = {addr_ok};
   wire wr = cfg_we && addr_ok;
 """
         all_groups = self.cfg_groups() if gated else []

@@ -122,18 +122,12 @@ def run_stage(quick: bool = False, seed: int = 0, samples_per_set: Optional[int]
             "arithmetic": m["arithmetic"], "config_hash": m["config_hash"], "path": str(d.path),
         }
         (d.path / "verification.json").write_text(json.dumps(sim, indent=2))
-        if m["arithmetic"] == "qkeras" and m["weights"] == "reconfigurable" and m["tmr"] not in seu:
+        key = seu_key(m)
+        if m["arithmetic"] == "qkeras" and m["weights"] == "reconfigurable" and key not in seu:
             calq = synthetic_calq(max(n_up * 40, 400), seed + 99)
-            seu[m["tmr"]] = {"design": m["name"], **run_seu_campaign(d, sets[0][1], calq, n_up, seed + 7,
-                                                                     work / "seu" / m["name"])}
-    table = {tmr: {f"{t}_{k}": v[t][k] for t in ("config", "pipeline") if t in v
-                   for k in ("upsets_injected", "outputs_corrupted")} for tmr, v in seu.items()}
-    for tmr, row in table.items():
-        row["upsets_injected"] = sum(v for k, v in row.items() if k.endswith("upsets_injected"))
-        row["outputs_corrupted"] = sum(v for k, v in row.items() if k.endswith("outputs_corrupted"))
-        row["expected_corrupted"] = 0 if tmr == "full" else None
-        if tmr == "config":
-            row["expected_config_corrupted"] = 0
+            seu[key] = {"design": m["name"], **run_seu_campaign(d, sets[0][1], calq, n_up, seed + 7,
+                                                                work / "seu" / m["name"])}
+    table = seu_table(seu)
     (out / "seu.json").write_text(json.dumps({"table": table, "campaigns": seu}, indent=2))
     _plot_seu(seu, out / "seu.png")
     summary = {"designs": designs_summary, "seu": table,
@@ -150,22 +144,104 @@ def run_stage(quick: bool = False, seed: int = 0, samples_per_set: Optional[int]
 
 
 
+def run_gated_seu_study(n_upsets: int = 250, n_samples: int = 5_000, seed: int = 0,
+                        names: Optional[list[str]] = None) -> dict[str, Any]:
+    """Every clock-gated configs/rtl design on the reduced encoder (:func:`econt.verify.seu.reduced_design`:
+    2 filters, 2 latents, 32-byte I2C blocks so block gating has several groups): ``n_upsets`` per
+    SEU target (:func:`econt.verify.seu.default_targets`, random cycles and targets) and a bit-exact
+    simulation of ``n_samples`` per weight set (two sets loaded one after the other, no reset).
+
+    Writes ``reports/rtl/seu_gated.json`` and merges ``seu_gated_reduced`` (per design: cfg_storage,
+    upsets_injected, outputs_corrupted, per target, sim_samples, sim_mismatches, seconds) into
+    ``reports/rtl/summary.json``. The full encoder's gated designs are in the stage's ``seu`` table
+    (fewer upsets: Icarus takes ~1 s per upset on it).
+    """
+    from econt.model.integer import random_integer_weights
+    from econt.rtl.config import load_rtl_config
+    from econt.verify.seu import reduced_design, run_seu_campaign
+    from econt.verify.stimulus import synthetic_calq
+    from econt.verify.weights import trained_like_weights
+
+    out = reports_dir("rtl")
+    work = work_dir("rtl", "seu_gated")
+    cfgs = [load_rtl_config(p) for p in design_configs()]
+    cfgs = [c for c in cfgs if c.cfg_storage == "gated" and c.weights == "reconfigurable"
+            and c.arithmetic == "qkeras" and c.tmr != "selective" and (names is None or c.name in names)]
+    if not cfgs:
+        raise StageError("no clock-gated qkeras design in configs/rtl (cfg_storage: gated) to run the SEU study on")
+    doc: dict[str, Any] = {}
+    for cfg in cfgs:
+        t0 = time.perf_counter()
+        d, ecfg = reduced_design(cfg, work / cfg.name)
+        w, w2 = trained_like_weights(ecfg, seed + 3), random_integer_weights(ecfg, seed + 4)
+        spacing = 16 + d.latency_cycles + 2
+        calq = synthetic_calq(n_upsets * spacing + 8 * spacing, seed + 99)
+        camp = run_seu_campaign(d, w, calq, n_upsets, seed + 7, work / cfg.name / "seu")
+        sim = verify_design(d, [("trained_like", w), ("random_full_range", w2)], n_samples, seed,
+                            work / cfg.name / "sim")
+        doc[cfg.name] = {
+            "encoder": "reduced (2 filters, 2 latents, 32-byte I2C blocks)", "tmr": cfg.tmr,
+            "cfg_storage": cfg.cfg_storage, "cfg_gate_group": cfg.cfg_gate_group,
+            "clock_gate_groups": d.manifest["cfg_gating"]["groups"],
+            "upsets_injected": sum(v["upsets_injected"] for v in camp.values()),
+            "outputs_corrupted": sum(v["outputs_corrupted"] for v in camp.values()),
+            "expected_corrupted": {"full": 0, "config": "0 except pipeline"}.get(cfg.tmr),
+            "targets": camp,
+            **{k: v for k, v in sim.items() if k != "per_chunk"},
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    (out / "seu_gated.json").write_text(json.dumps(doc, indent=2))
+    merge_json(out / "summary.json", {"seu_gated_reduced": doc})
+    return doc
+
+
+def seu_key(manifest: dict[str, Any]) -> str:
+    """SEU table row of a design: its TMR option, ``_gated`` appended for clock-gated storage."""
+    gated = (manifest.get("cfg_gating") or {}).get("cfg_storage") == "gated"
+    return manifest["tmr"] + ("_gated" if gated else "")
+
+
+def seu_table(seu: dict[str, Any]) -> dict[str, Any]:
+    """``{row: {<target>_upsets_injected, <target>_outputs_corrupted, upsets_injected, outputs_corrupted,
+    expected_...}}`` from the campaigns ``{row: {design, <target>: {...}}}``. Expected 0: every target
+    with ``tmr=full``; the configuration targets (all but ``pipeline``) with ``tmr=config``."""
+    table: dict[str, Any] = {}
+    for key, v in seu.items():
+        targets = [t for t, r in v.items() if isinstance(r, dict)]
+        row = {f"{t}_{k}": v[t][k] for t in targets for k in ("upsets_injected", "outputs_corrupted")}
+        row["upsets_injected"] = sum(v[t]["upsets_injected"] for t in targets)
+        row["outputs_corrupted"] = sum(v[t]["outputs_corrupted"] for t in targets)
+        tmr = key.split("_")[0]
+        row["expected_corrupted"] = 0 if tmr == "full" else None
+        if tmr == "config":
+            row["expected_config_corrupted"] = 0
+            row["config_targets_outputs_corrupted"] = sum(v[t]["outputs_corrupted"] for t in targets if t != "pipeline")
+        table[key] = row
+    return table
+
+
 def _plot_seu(seu: dict[str, Any], path: Path) -> None:
     import matplotlib
+
+    from econt.verify.seu import TARGETS
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tmrs = [t for t in ("none", "config", "full") if t in seu]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    tmrs = list(seu)
+    targets = [t for t in TARGETS if any(isinstance(seu[k].get(t), dict) for k in tmrs)]
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(tmrs)), 3.5))
     x = np.arange(len(tmrs))
-    for i, target in enumerate(("config", "pipeline")):
-        inj = [seu[t][target]["upsets_injected"] for t in tmrs]
-        bad = [seu[t][target]["outputs_corrupted"] for t in tmrs]
-        ax.bar(x + (i - 0.5) * 0.38, bad, width=0.36, label=f"{target} upsets → corrupted outputs")
-        for xi, (b, n) in enumerate(zip(bad, inj)):
-            ax.text(xi + (i - 0.5) * 0.38, b, f"{b}/{n} upsets", ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(x, [f"tmr={t}" for t in tmrs])
+    bw = 0.8 / max(len(targets), 1)
+    for i, target in enumerate(targets):
+        off = (i - (len(targets) - 1) / 2) * bw
+        have = [xi for xi, t in enumerate(tmrs) if isinstance(seu[t].get(target), dict)]
+        inj = [seu[tmrs[xi]][target]["upsets_injected"] for xi in have]
+        bad = [seu[tmrs[xi]][target]["outputs_corrupted"] for xi in have]
+        ax.bar(np.asarray(have) + off, bad, width=bw * 0.95, label=f"{target} upsets → corrupted outputs")
+        for xi, b, n in zip(have, bad, inj):
+            ax.text(xi + off, b, f"{b}/{n}", ha="center", va="bottom", fontsize=6, rotation=90)
+    ax.set_xticks(x, [f"tmr={t}" for t in tmrs], fontsize=7)
     ax.set_ylabel("corrupted output words")
     ax.set_title("Single-event upsets injected in simulation (Icarus/cocotb)")
     ax.legend(fontsize=7)
@@ -175,6 +251,7 @@ def _plot_seu(seu: dict[str, Any], path: Path) -> None:
     cap = path.parent / "captions.json"
     caps = json.loads(cap.read_text()) if cap.is_file() else {}
     caps[path.name] = ("Output words corrupted by single flip-flop upsets injected at random cycles "
-                       "(configuration registers; datapath pipeline registers) per TMR option; TMR designs "
-                       "should show 0 for the registers they protect.")
+                       "(configuration registers; datapath pipeline registers; with clock-gated storage also the "
+                       "clock-gate latches, two upsets in two groups in one cycle, upsets during an I2C reload) per "
+                       "TMR option and storage (_gated); TMR designs should show 0 for the registers they protect.")
     cap.write_text(json.dumps(caps, indent=2))

@@ -4,10 +4,13 @@ It executes a *plan* (JSON, path in ``ECONT_SIM_PLAN``): reset, then phases of
 ``load`` (write a register image byte by byte through the design's register port)
 and ``stream`` (the HDL test bench streams samples ``first .. first+count-1`` from
 its preloaded stimulus memory back to back, one per clock, and writes every output
-to a file). During a stream, ``upsets`` flip single flip-flops of the design (deposit
-on the register copies) at given cycles; for unprotected registers a ``restore``
-event flips the bit back later (the system's periodic reload). Python compares all
-outputs with the golden model after the simulation.
+to a file). During a stream or a load, ``events`` flip single state elements of the
+design (a deposit on a register copy or a clock-gate latch) at given cycles, 1 ns after
+the falling edge that starts the cycle (every input has settled by then, so the flip
+acts at the next rising edge); for unprotected registers a ``restore`` event flips the
+bit back later (the system's periodic reload). Stream cycle 0 is the first falling edge
+after streaming began; load cycle ``i`` is the falling edge at which write ``i`` is put on
+the register port. Python compares all outputs with the golden model after the simulation.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import json
 import os
 
 import cocotb
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge, Timer
 
 
 def _handle(dut, path: str):
@@ -37,15 +40,35 @@ def _flip(dut, path: str, bit: int) -> None:
     h.value = val ^ (1 << bit)
 
 
-async def _load(dut, writes: list[list[int]]) -> None:
+def _by_cycle(events: list[dict]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = {}
+    for ev in sorted(events, key=lambda e: (e["cycle"], e.get("restore", False))):
+        out.setdefault(int(ev["cycle"]), []).append(ev)
+    return out
+
+
+async def _apply(dut, events: list[dict]) -> list[dict]:
+    """Flip ``events`` 1 ns into the clock-low phase (after the port inputs and latches settled)."""
+    await Timer(1, unit="ns")
+    for ev in events:
+        _flip(dut, ev["path"], ev["bit"])
+    return events
+
+
+async def _load(dut, writes: list[list[int]], events: list[dict]) -> list[dict]:
+    at = _by_cycle(events)
+    done = []
     await FallingEdge(dut.clk)
     dut.cfg_we.value = 1
-    for blk, byt, val in writes:
+    for i, (blk, byt, val) in enumerate(writes):
         dut.cfg_block.value = blk
         dut.cfg_byte.value = byt
         dut.cfg_wdata.value = val
+        if i in at:
+            done += await _apply(dut, [{**e, "phase": "load"} for e in at[i]])
         await FallingEdge(dut.clk)
     dut.cfg_we.value = 0
+    return done
 
 
 async def _stream(dut, first: int, count: int, events: list[dict]) -> list[dict]:
@@ -58,12 +81,11 @@ async def _stream(dut, first: int, count: int, events: list[dict]) -> list[dict]
     # cycle 0 = the first falling edge after streaming began
     done = []
     now = 0
-    for ev in sorted(events, key=lambda e: (e["cycle"], e.get("restore", False))):
-        if ev["cycle"] > now:
-            await ClockCycles(dut.clk, ev["cycle"] - now, rising=False)
-            now = ev["cycle"]
-        _flip(dut, ev["path"], ev["bit"])
-        done.append(ev)
+    for cycle, evs in _by_cycle(events).items():
+        if cycle > now:
+            await ClockCycles(dut.clk, cycle - now, rising=False)
+            now = cycle
+        done += await _apply(dut, evs)
     if int(dut.busy.value):
         await FallingEdge(dut.busy)
     return done
@@ -88,7 +110,7 @@ async def run_plan(dut) -> None:
     log = []
     for phase in plan["phases"]:
         if phase["kind"] == "load":
-            await _load(dut, phase["writes"])
+            log += await _load(dut, phase["writes"], phase.get("events", []))
         elif phase["kind"] == "stream":
             log += await _stream(dut, phase["first"], phase["count"], phase.get("events", []))
         else:  # pragma: no cover - the plan is written by econt.verify.sim

@@ -35,7 +35,9 @@ class StreamChunk:
     weights_index: int
     calq: np.ndarray                         # (n, 48) int
     label: str = ""
-    events: list[dict] = field(default_factory=list)   # SEU events (see cocotb_econt)
+    events: list[dict] = field(default_factory=list)   # SEU events during the stream (see cocotb_econt)
+    load_events: list[dict] = field(default_factory=list)  # SEU events during the (forced) reload before it:
+    #                                                         cycle i = the cycle byte i of the image is written
 
 
 @dataclass
@@ -199,9 +201,11 @@ def simulate(design: GeneratedDesign, weight_sets: Sequence[Any], chunks: Sequen
     first = 0
     loaded = None
     for c in chunks:
-        if not hw and c.weights_index != loaded:
+        if c.load_events and hw:
+            raise StageError(f"chunk {c.label!r}: a hardwired design has no reload to inject upsets into")
+        if not hw and (c.weights_index != loaded or c.load_events):
             image = layout.params_to_image(weights_flat(weight_sets[c.weights_index]), spec)
-            phases.append({"kind": "load", "writes": register_writes(image)})
+            phases.append({"kind": "load", "writes": register_writes(image), "events": c.load_events})
             loaded = c.weights_index
         phases.append({"kind": "stream", "first": first, "count": len(c.calq), "events": c.events})
         first += len(c.calq)
