@@ -73,7 +73,7 @@ def test_tmr_repairs_upsets_during_a_write(designs, tmp_path):
     ok = [_latch(0, "_a", 5), _latch(0, "_c", 20), _latch(1, "_b", 40), _latch(0, "_b", 9),
           {"cycle": 50, "path": "u_enc.u_cfg.g_byte[50].q_b", "bit": 3, "target": "write"},
           {"cycle": 50, "path": "u_enc.u_cfg.g_byte[60].q_a", "bit": 6, "target": "write"},
-          {"cycle": 69, "path": "u_enc.u_cfg.g_byte[70].q_c", "bit": 1, "target": "write"}]
+          {"cycle": 63, "path": "u_enc.u_cfg.g_byte[64].q_c", "bit": 1, "target": "write"}]
     res = _reload_with(d, w, w2, ok, tmp_path / "ok")
     assert len(res.events) == len(ok) and res.mismatches == 0, res.per_chunk
     res = _reload_with(d, w, w2, [_latch(0, "_a", 5), _latch(0, "_b", 5)], tmp_path / "two")

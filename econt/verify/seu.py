@@ -74,11 +74,14 @@ class CfgGroups:
                              "cfg_storage: gated and tmr: none, config or full in its config")
         bpb = int(m["register_map"]["bytes_per_block"])
         gb = int(g["group_bytes"])
+        stored = stored_bytes(design)
         firsts, sizes = [], []
         for blk in range(int(m["register_map"]["blocks"])):
             for lo in range(0, bpb, gb):
-                firsts.append(blk * bpb + lo)
-                sizes.append(min(gb, bpb - lo))
+                first = blk * bpb + lo
+                if first < stored:   # a group without registers has no gate
+                    firsts.append(first)
+                    sizes.append(min(gb, bpb - lo, stored - first))
         if len(firsts) != int(g["groups"]):
             raise StageError(f"{design.path}/manifest.json: cfg_gating.groups is {g['groups']}, the register "
                              f"map gives {len(firsts)}; regenerate the design.")
@@ -86,6 +89,14 @@ class CfgGroups:
 
     def group_of(self, byte: int) -> int:
         return int(np.searchsorted(np.asarray(self.first_byte), byte, side="right") - 1)
+
+
+def stored_bytes(design: GeneratedDesign) -> int:
+    """Configuration bytes that have registers: the first ``register_map.stored_bytes`` of the map
+    (a model smaller than the ECON-T's fills only the first bytes; the others read 0), every byte
+    of the map for designs generated before the field existed."""
+    rmap = design.manifest["register_map"]
+    return int(rmap.get("stored_bytes", rmap["blocks"] * rmap["bytes_per_block"]))
 
 
 def _pipeline_widths(design: GeneratedDesign) -> dict[str, int]:
@@ -139,7 +150,7 @@ def make_events(design: GeneratedDesign, target: str, n_upsets: int, n_cycles: i
         return []
     slots = np.arange(first, last, spacing)
     cycles = np.sort(rng.choice(slots, size=min(n_slots, len(slots)), replace=False))
-    nbytes = 0 if hw else m["register_map"]["blocks"] * m["register_map"]["bytes_per_block"]
+    nbytes = 0 if hw else stored_bytes(design)
     events: list[dict] = []
     for c in cycles.tolist():
         c = int(c)
@@ -170,11 +181,11 @@ def make_write_events(design: GeneratedDesign, n_writes: int, n_upsets: int, see
                       spacing: int = 4) -> list[dict]:
     """Upsets during one reload of ``n_writes`` bytes (write ``i`` is presented at load cycle
     ``i``, byte ``i`` of the image in block-major order): at most ``n_upsets``, at distinct writes
-    ``spacing`` apart, each in the clock-gate group of the byte written, at the write's cycle or
-    the one before (see the module docstring)."""
+    of stored bytes ``spacing`` apart, each in the clock-gate group of the byte written, at the
+    write's cycle or the one before (see the module docstring)."""
     rng = np.random.default_rng(seed)
     groups = CfgGroups.of(design)
-    slots = np.arange(1, n_writes, spacing)
+    slots = np.arange(1, min(n_writes, stored_bytes(design)), spacing)
     picks = np.sort(rng.choice(slots, size=min(n_upsets, len(slots)), replace=False)).tolist()
     events = []
     for i in picks:
@@ -208,7 +219,7 @@ def _write_campaign(design: GeneratedDesign, weights: Any, alt_weights: Any, cal
     stream of samples after each (``calq`` split over the reloads)."""
     m = design.manifest
     n_writes = m["register_map"]["blocks"] * m["register_map"]["bytes_per_block"]
-    per_load = max(1, n_writes // 8)
+    per_load = max(1, stored_bytes(design) // 8)
     n_loads = max(1, -(-n_upsets // per_load))
     parts = np.array_split(np.asarray(calq), n_loads + 1)
     if min(len(p) for p in parts) < int(m["latency_cycles"]) + 2:
