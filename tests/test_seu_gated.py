@@ -94,3 +94,18 @@ def test_gated_tmr_config_campaign(designs, tmp_path, full):
         if t != "pipeline":
             assert r["outputs_corrupted"] == 0, (t, r)
     assert res["pipeline"]["outputs_corrupted"] > 0
+
+
+def test_seu_table_rows_per_tmr_and_storage():
+    """The rtl stage's SEU table has a row per TMR option and storage, every target of the row."""
+    from econt.rtl.stage import seu_key, seu_table
+
+    assert seu_key({"tmr": "config", "cfg_gating": {"cfg_storage": "gated"}}) == "config_gated"
+    assert seu_key({"tmr": "none", "cfg_gating": {"cfg_storage": "refresh"}}) == "none"
+    r = {"upsets_injected": 5, "outputs_corrupted": 0}
+    table = seu_table({"config_gated": {"design": "d", "config": r, "gate_latch": r, "write": r,
+                                        "pipeline": {"upsets_injected": 5, "outputs_corrupted": 3}}})
+    row = table["config_gated"]
+    assert row["gate_latch_upsets_injected"] == 5 and row["write_outputs_corrupted"] == 0
+    assert row["upsets_injected"] == 20 and row["outputs_corrupted"] == 3
+    assert row["config_targets_outputs_corrupted"] == 0 and row["expected_config_corrupted"] == 0

@@ -185,7 +185,10 @@ def run_gated_seu_study(n_upsets: int = 250, n_samples: int = 5_000, seed: int =
             "clock_gate_groups": d.manifest["cfg_gating"]["groups"],
             "upsets_injected": sum(v["upsets_injected"] for v in camp.values()),
             "outputs_corrupted": sum(v["outputs_corrupted"] for v in camp.values()),
-            "expected_corrupted": {"full": 0, "config": "0 except pipeline"}.get(cfg.tmr),
+            # the configuration storage's targets (all but the datapath pipeline): 0 expected with TMR
+            "config_targets_outputs_corrupted": sum(v["outputs_corrupted"] for t, v in camp.items() if t != "pipeline"),
+            "expected_corrupted": 0 if cfg.tmr == "full" else None,
+            "expected_config_targets_corrupted": 0 if cfg.tmr in ("config", "full") else None,
             "targets": camp,
             **{k: v for k, v in sim.items() if k != "per_chunk"},
             "seconds": round(time.perf_counter() - t0, 1),
