@@ -338,6 +338,19 @@ def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
         for p in model.outputs:
             if p in nets:
                 driver[nets[p]] = ci
+    # an ICG's test pin tied low through a tie cell is no enable (so the gating passes up through
+    # a wrapper whose only ports are clk, en, gclk)
+    def tied_low(n: int) -> bool:
+        if n == index[CONST0]:
+            return True
+        ci = driver.get(n)
+        if ci is None:
+            return False
+        model = lib.cells[mod.cells[ci].type]
+        out_fn = [model.pins[p].function for p in model.outputs if cell_nets[ci][1].get(p) == n]
+        return not model.inputs and bool(out_fn) and (out_fn[0] or "").strip() in ("0", "1'b0", "false")
+
+    icgs = [(out, tuple(e for e in ens if not tied_low(e))) for out, ens in icgs]
     # levelise the combinational cells (sources: ports, instance outputs, flop outputs, constants)
     level: dict[int, int] = {}
     comb_set = set(comb)
