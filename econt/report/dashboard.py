@@ -377,14 +377,21 @@ def _seu_table(s: Summaries) -> str:
     seu = rtl.get("seu")
     if not isinstance(seu, dict) or not seu:
         return '<p class="missing">SEU fault injection has not run yet.</p>'
+    # every upset target any row has (config, pipeline; gate_latch, double_group, write on gated storage)
+    targets: list[str] = []
+    for v in seu.values():
+        for k in (v if isinstance(v, dict) else {}):
+            t = k[: -len("_upsets_injected")] if k.endswith("_upsets_injected") else None
+            if t and t not in targets:
+                targets.append(t)
     rows = []
-    keys = ("config_upsets_injected", "config_outputs_corrupted", "pipeline_upsets_injected", "pipeline_outputs_corrupted")
     for opt, v in seu.items():
         if isinstance(v, dict):
-            rows.append(f"<tr><th>tmr={html.escape(opt)}</th>" + "".join(s.cell("rtl", f"seu.{opt}.{k}") for k in keys)
-                        + "</tr>")
-    return ("<table><tr><th>TMR option (single-event upsets)</th><th>config-bit upsets</th><th>outputs corrupted</th>"
-            "<th>pipeline-flop upsets</th><th>outputs corrupted</th></tr>" + "".join(rows) + "</table>")
+            rows.append(f"<tr><th>tmr={html.escape(opt)}</th>" + "".join(
+                s.cell("rtl", f"seu.{opt}.{t}_{k}") for t in targets for k in ("upsets_injected", "outputs_corrupted"))
+                + "</tr>")
+    head = "".join(f"<th>{html.escape(t)} upsets</th><th>outputs corrupted</th>" for t in targets)
+    return ("<table><tr><th>TMR option (single-event upsets)</th>" + head + "</tr>" + "".join(rows) + "</table>")
 
 
 def _conformance_table(s: Summaries) -> str:
