@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from econt.rtl.generator import CLOCK_GATE_MODEL
+from test_asic_flow import stream_vcd
 
 REGFILE_GATED = """
 module regfile (input clk, input rst_n, input we, input [1:0] addr, input [7:0] wdata, output [31:0] q);
@@ -41,47 +42,21 @@ module regfile (input clk, input rst_n, input we, input [1:0] addr, input [7:0] 
 endmodule
 """
 
-TB = """`timescale 1ns / 1ps
-module tb;
-  reg clk = 0; reg rst_n = 0; reg we = 0; reg [1:0] addr = 0; reg [7:0] wdata = 0;
-  wire [31:0] q;
-  reg [10:0] mem [0:{n}];
-  integer i;
-  regfile dut (.clk(clk), .rst_n(rst_n), .we(we), .addr(addr), .wdata(wdata), .q(q));
-  always #12.5 clk = ~clk;
-  initial begin
-    $readmemh("stim.hex", mem);
-    repeat (2) @(negedge clk);
-    rst_n = 1;
-    $dumpfile("act.vcd");
-    $dumpvars(0, dut);
-    for (i = 0; i < {n}; i = i + 1) begin
-      {{we, addr, wdata}} = mem[i];
-      @(negedge clk);
-    end
-    $finish;
-  end
-endmodule
-"""
-
 N_CYCLES = 120
 WRITE_RATE = 0.1
 
 
 def _simulate(work: Path, sources: list[Path]) -> tuple[Path, np.ndarray]:
     """Icarus run with a write in ~10 % of the cycles; returns the VCD and the stimulus words."""
-    work.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     we = rng.random(N_CYCLES) < WRITE_RATE
     addr = rng.integers(0, 4, N_CYCLES)
     data = rng.integers(0, 256, N_CYCLES)
     words = (we.astype(int) << 10) | (addr << 8) | data
-    (work / "stim.hex").write_text("".join(f"{w:03x}\n" for w in words))
-    (work / "tb.v").write_text(TB.format(n=N_CYCLES))
-    subprocess.run(["iverilog", "-g2005", "-o", "sim.vvp", "-s", "tb", "tb.v", *map(str, sources)],
-                   cwd=work, check=True)
-    subprocess.run(["vvp", "-n", "sim.vvp"], cwd=work, check=True, capture_output=True)
-    return work / "act.vcd", words
+    vcd = stream_vcd(work, sources, "  reg we = 0; reg [1:0] addr = 0; reg [7:0] wdata = 0;\n  wire [31:0] q;",
+                     "regfile dut (.clk(clk), .rst_n(rst_n), .we(we), .addr(addr), .wdata(wdata), .q(q));",
+                     "we, addr, wdata", words.tolist(), 11)
+    return vcd, words
 
 
 def _flow(tmp: Path, name: str, rtl: str, pdk_name: str, gated: bool):
@@ -101,7 +76,7 @@ def _flow(tmp: Path, name: str, rtl: str, pdk_name: str, gated: bool):
         rtl_files.append(work / "econt_clock_gate.v")
     cfg = load_pdk_config(pdk_name)
     lib = resolve_library(cfg)
-    syn_files = synthesis_sources(rtl_files, load_library_model(lib.liberty), cfg.cells.clock_gate, pdk_name,
+    syn_files = synthesis_sources(rtl_files, lib.liberty, cfg.cells.clock_gate, pdk_name,
                                   work / "syn_sources")
     req = FlowRequest(f"regfile_{name}", "regfile", syn_files, lib,
                       scenarios=[PowerScenario("v", "vectorless", 0.1)])

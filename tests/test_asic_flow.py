@@ -86,13 +86,13 @@ module mac_array (input clk, input rst_n, input [23:0] w, input [7:0] x, output 
 endmodule
 """
 
-MAC_TB = """`timescale 1ns / 1ps
+STREAM_TB = """`timescale 1ns / 1ps
 module tb;
-  reg clk = 0; reg rst_n = 0; reg [23:0] w = 0; reg [7:0] x = 0;
-  wire [71:0] acc;
-  reg [31:0] mem [0:{n}];
+  reg clk = 0; reg rst_n = 0;
+{decls}
+  reg [{msb}:0] mem [0:{n}];
   integer i;
-  mac_array dut (.clk(clk), .rst_n(rst_n), .w(w), .x(x), .acc(acc));
+  {dut}
   always #12.5 clk = ~clk;
   initial begin
     $readmemh("stim.hex", mem);
@@ -101,7 +101,7 @@ module tb;
     $dumpfile("act.vcd");
     $dumpvars(0, dut);
     for (i = 0; i < {n}; i = i + 1) begin
-      {{w, x}} = mem[i];
+      {{{inputs}}} = mem[i];
       @(negedge clk);
     end
     $finish;
@@ -110,23 +110,35 @@ endmodule
 """
 
 
-def _mac_vcd(work: Path, src: Path, rate: float, n: int = 200) -> Path:
-    """Icarus run of the MAC array with every input bit toggling at ``rate`` per cycle."""
+def stream_vcd(work: Path, sources: list[Path], decls: str, dut: str, inputs: str, words: list[int],
+               width: int) -> Path:
+    """Icarus run of ``dut`` (instance ``dut`` of the test bench ``tb``): two reset cycles, then one
+    stimulus word per cycle onto the concatenation ``inputs`` (``width`` bits), every signal of the
+    DUT dumped to act.vcd."""
     import subprocess
 
-    import numpy as np
-
     work.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(5)
-    bits = rng.integers(0, 2, 32)
-    with open(work / "stim.hex", "w") as fh:
-        for _ in range(n):
-            bits = bits ^ (rng.random(32) < rate)
-            fh.write(f"{int(''.join(str(b) for b in bits[::-1]), 2):08x}\n")
-    (work / "tb.v").write_text(MAC_TB.format(n=n))
-    subprocess.run(["iverilog", "-g2005", "-o", "sim.vvp", "-s", "tb", "tb.v", str(src)], cwd=work, check=True)
+    digits = -(-width // 4)
+    (work / "stim.hex").write_text("".join(f"{int(w):0{digits}x}\n" for w in words))
+    (work / "tb.v").write_text(STREAM_TB.format(decls=decls, msb=width - 1, n=len(words), dut=dut, inputs=inputs))
+    subprocess.run(["iverilog", "-g2005", "-o", "sim.vvp", "-s", "tb", "tb.v", *map(str, sources)],
+                   cwd=work, check=True)
     subprocess.run(["vvp", "-n", "sim.vvp"], cwd=work, check=True, capture_output=True)
     return work / "act.vcd"
+
+
+def _mac_vcd(work: Path, src: Path, rate: float, n: int = 200) -> Path:
+    """Icarus run of the MAC array with every input bit toggling at ``rate`` per cycle."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    bits = rng.integers(0, 2, 32)
+    words = []
+    for _ in range(n):
+        bits = bits ^ (rng.random(32) < rate)
+        words.append(int("".join(str(b) for b in bits[::-1]), 2))
+    return stream_vcd(work, [src], "  reg [23:0] w = 0; reg [7:0] x = 0;\n  wire [71:0] acc;",
+                      "mac_array dut (.clk(clk), .rst_n(rst_n), .w(w), .x(x), .acc(acc));", "w, x", words, 32)
 
 
 def test_gate_level_power_matches_rtl_and_rises_with_activity(tmp_path):

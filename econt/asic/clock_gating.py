@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from econt.asic.liberty import LibraryModel
+from econt.asic.liberty import LibraryModel, load_library_model
 from econt.errors import ConfigError
 
 CLOCK_GATE_MODULE = "econt_clock_gate"   # the generator's module name and ports: clk, en, gclk
@@ -54,17 +54,17 @@ class IcgCell:
                 f"  {self.name} u_icg ({', '.join(conns)});\nendmodule\n")
 
 
-def synthesis_sources(files: Sequence[Path], library: LibraryModel, cell: str, source: str,
-                      out_dir: Path) -> list[Path]:
+def synthesis_sources(files: Sequence[Path], liberty: Path, cell: str, source: str, out_dir: Path) -> list[Path]:
     """The design's Verilog files for synthesis: ``econt_clock_gate.v`` replaced by the wrapper of
-    the PDK's ICG ``cell`` (written into ``out_dir``); unchanged for a design without clock gates."""
+    the PDK's ICG ``cell`` of ``liberty`` (written into ``out_dir``); unchanged, and the library
+    not read, for a design without clock gates."""
     files = [Path(f) for f in files]
     if not any(f.stem == CLOCK_GATE_MODULE for f in files):
         return files
     if not cell:
         raise ConfigError(f"{source}: the design uses clock gates (cfg_storage: gated) but cells.clock_gate is not set; "
                           "name the library's integrated clock-gating cell")
-    icg = IcgCell.from_library(library, cell, source)
+    icg = IcgCell.from_library(load_library_model(liberty), cell, source)
     out_dir.mkdir(parents=True, exist_ok=True)
     wrapper = out_dir / f"{CLOCK_GATE_MODULE}.v"
     wrapper.write_text(icg.wrapper_verilog())

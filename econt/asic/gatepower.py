@@ -268,11 +268,10 @@ class _Compiled:
     flops: list[tuple[str, dict[str, np.ndarray], dict[str, np.ndarray]]]
     cell_nets: list[tuple[Cell, dict[str, int]]]
     flop_q_keys: list[list[str]]     # per flop group: the net key of each flop's IQ output ("" if none)
-    flop_clock_nets: list[np.ndarray] = field(default_factory=list)  # per flop group: each flop's clock-pin net
-    # integrated clock-gating cells of this module: (output net, enable nets ORed: enable and test pin)
-    icgs: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
-    # every gated clock net of the module (ICG outputs here, and nets on gated-clock output ports of
-    # child instances) → the nets whose OR opens its gate (set by :func:`link_gated_clocks`)
+    flop_clock_nets: list[np.ndarray]   # per flop group: each flop's clock-pin net (-1: none)
+    # every gated clock net of the module (its ICGs' outputs, and nets on gated-clock output ports
+    # of child instances, added by :func:`link_gated_clocks`) → the nets whose OR opens its gate
+    # (an ICG's enable and test pins)
     gated_clocks: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def gate_enables(self, V: np.ndarray) -> dict[int, np.ndarray]:
@@ -402,8 +401,7 @@ def _compile_module(mod: Module, lib: LibraryModel) -> _Compiled:
         q_keys.append([mod.cells[ci].pins.get(q_pin, "") if q_pin else "" for ci in cis])
         ck = model.flop.clocked_on.strip()
         clock_nets.append(ins[ck] if ck in ins else np.full(len(cis), -1))
-    return _Compiled(mod, net_index, groups, flop_groups, cell_nets, q_keys, clock_nets, icgs,
-                     {out: ens for out, ens in icgs})
+    return _Compiled(mod, net_index, groups, flop_groups, cell_nets, q_keys, clock_nets, dict(icgs))
 
 
 def link_gated_clocks(modules: dict[str, Module], compiled: dict[str, _Compiled]) -> None:
@@ -465,6 +463,8 @@ def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
     S = V.shape[1]
     states = seeds if seeds is not None else [np.zeros((len(next(iter(outs.values()))), S), dtype=bool)
                                               for ctype, ins, outs in comp.flops]
+    # flops on a gated clock, per flop group (fixed for the module; the enables change per pass)
+    gated_masks = [np.isin(ck, list(comp.gated_clocks)) for ck in comp.flop_clock_nets]
     for it in range(1, max_iter + 1):
         for (ctype, ins, outs), st in zip(comp.flops, states):
             ff = lib.cells[ctype].flop
@@ -498,12 +498,12 @@ def _simulate(comp: _Compiled, lib: LibraryModel, V: np.ndarray, segment: int,
             d3 = d.reshape(d.shape[0], -1, segment)
             n3 = nxt.reshape(d.shape[0], -1, segment)
             seed0 = st.reshape(d.shape[0], -1, segment)[:, :, 0]
-            ck = comp.flop_clock_nets[k] if comp.flop_clock_nets else np.full(len(st), -1)
-            gated = np.array([int(c) in enables for c in ck], dtype=bool) if enables else np.zeros(len(st), bool)
+            gated = gated_masks[k]
             n3[:, :, 1:] = d3[:, :, :-1]
             n3[:, :, 0] = seed0  # cycle 0: the seed (RTL) state
             if gated.any():
-                en = np.stack([enables[int(c)] for c in ck[gated]]).reshape(int(gated.sum()), -1, segment)
+                ck = comp.flop_clock_nets[k][gated]
+                en = np.stack([enables[int(c)] for c in ck]).reshape(len(ck), -1, segment)
                 n3[gated] = _gated_next(d3[gated], en, seed0[gated])
             if ff.clear:
                 fc, _ = _fn(ff.clear)

@@ -268,7 +268,7 @@ def run_one(design_spec: DesignSpec, pdk_name: str, act_info: dict, tools: dict,
     # diagnostic (the reported power is the gate-level calculation, for both activity scenarios)
     scenarios = [PowerScenario("measured", "measured", 0.0, Path(act_info["activity_file"]))]
     # clock gates (cfg_storage: gated) are synthesised as the PDK's ICG cell, not as latch + AND
-    verilog = synthesis_sources(design.files, load_library_model(lib.liberty), pdk.cells.clock_gate,
+    verilog = synthesis_sources(design.files, lib.liberty, pdk.cells.clock_gate,
                                 str(PDK_CONFIG_DIR / f"{pdk.name}.yaml"), build / f"{design_spec.label}_{pdk.name}_sources")
     req = FlowRequest(design_name=f"{design_spec.label}_{pdk.name}", top=design.top, verilog=verilog,
                       library=lib, scenarios=scenarios)
@@ -491,8 +491,9 @@ def _add_storage_comparison(entries: dict, designs: Sequence[DesignSpec], pdks: 
 
 def _add_tmr_overhead(entries: dict, designs: Sequence[DesignSpec], pdks: Sequence[str]) -> None:
     """``tmr_overhead`` of each TMR entry against the tmr=none design of the same storage."""
-    for (tmr, storage), label in _labels_by(entries, designs).items():
-        base_label = _labels_by(entries, designs).get(("none", storage))
+    labels = _labels_by(entries, designs)
+    for (tmr, storage), label in labels.items():
+        base_label = labels.get(("none", storage))
         if tmr == "none" or base_label is None:
             continue
         for p in pdks:
