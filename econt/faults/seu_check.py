@@ -61,7 +61,12 @@ def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charg
     worst = unprot[np.argsort(-pred[unprot])][:n_unprotected]
     spacing = lat + 2
     n_prot_cycles = n_protected * spacing + lat + 4
-    n_samples = n_prot_cycles + len(worst) * (window + spacing)
+    # An upset at stream cycle c acts on the samples still in the pipeline (sample c - 1 and
+    # later). A guard of ``spacing`` unscored samples lets every protected-phase sample leave the
+    # pipeline before the first unprotected upset: without it the last protected-phase sample
+    # was counted as a corrupted output of a protected bit when the first window's upset hit it.
+    first_window = n_prot_cycles + spacing
+    n_samples = first_window + len(worst) * (window + spacing)
     idx = np.arange(n_samples) % len(calq)
     if len(calq) < window + spacing:
         raise ValueError(f"window of {window} events needs at least {window + spacing} evaluation events, got {len(calq)}")
@@ -72,7 +77,7 @@ def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charg
         events.append({"cycle": lat + 2 + i * spacing, "path": path, "bit": bit, "target": "config"})
     windows = []
     for j, b in enumerate(worst.tolist()):
-        start = n_prot_cycles + j * (window + spacing)
+        start = first_window + j * (window + spacing)
         # window events: the evaluation set from its start, so the same events for every bit
         idx[start:start + window + spacing] = np.arange(window + spacing) % len(calq)
         path, bit = _copy_path(b, "a")
@@ -102,12 +107,13 @@ def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charg
 
 def run_check(weight_set: str = "export__emd_cnn__global", mask: Path | None = None, out: Path | None = None,
               n_protected: int = 1000, n_unprotected: int = 8, window: int = 200, n_real: int = 1000,
-              n_synthetic: int = 1000, cfg_storage: str = "refresh") -> dict[str, Any]:
+              n_synthetic: int = 1000, cfg_storage: str = "refresh", seed: int = 0) -> dict[str, Any]:
     """Generate ``selective`` with ``mask`` (default: reports/faults/protection_mask.json, the union),
     run the campaign with ``weight_set``'s weights, decoder and ranking; writes
     ``reports/faults/seu_selective.json`` and merges ``seu_selective`` into summary.json."""
     import json
 
+    from econt.errors import DataError
     from econt.faults.mask import load_mask
     from econt.faults.stage import evaluation_set, load_weight_sets, _decoder_fn
     from econt.paths import reports_dir, work_dir
@@ -117,16 +123,23 @@ def run_check(weight_set: str = "export__emd_cnn__global", mask: Path | None = N
 
     out = Path(out) if out else reports_dir("faults")
     mask = Path(mask) if mask else out / "protection_mask.json"
-    ranking = json.loads((out / weight_set / "ranking.json").read_text())
+    rfile = out / weight_set / "ranking.json"
+    if not rfile.is_file():
+        have = sorted(p.parent.name for p in out.glob("*/ranking.json"))
+        raise DataError(f"{rfile}: no ranking of weight set {weight_set!r}; run `econt faults rank` first or pass "
+                        f"--weights one of {have}.")
+    ranking = json.loads(rfile.read_text())
     ws = {s.name.replace("/", "__"): s for s in load_weight_sets()}
-    s = ws.get(weight_set) or next(v for k, v in ws.items() if ranking["weights"] == v.source)
+    s = ws.get(weight_set) or next((v for v in ws.values() if ranking["weights"] == v.source), None)
+    if s is None:
+        raise DataError(f"{rfile}: its weights {ranking['weights']!r} are no longer exported; re-run `econt faults rank`.")
     cfg = RtlConfig(name=f"econt_tmr_selective_{cfg_storage}", tmr="selective", protection_mask=mask,
                     cfg_storage=cfg_storage, arithmetic=s.weights.cfg.arithmetic)
     cfg.validate()
     design = generate_design(cfg, work_dir("rtl") / cfg.name)
     charges, _, _ = evaluation_set(n_real, n_synthetic, 0, s.weights.cfg.input_frac + 1)
     res = run_selective_seu(design, s.weights, _decoder_fn(s.decoder_model), charges, ranking,
-                            load_mask(mask), work_dir("faults") / "seu" / cfg.name, n_protected, n_unprotected, window)
+                            load_mask(mask), work_dir("faults") / "seu" / cfg.name, n_protected, n_unprotected, window, seed)
     doc = {**res.to_dict(), "mask": str(mask), "weight_set": weight_set, "cfg_storage": cfg_storage,
            "config_flops": design.manifest["config_flops"], "protected_bits": design.manifest["protected_bits"]}
     (out / "seu_selective.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
