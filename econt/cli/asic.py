@@ -31,6 +31,18 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cfg_regs(args: argparse.Namespace) -> int:
+    from econt.asic.cfg_cost import run_cfg_cost
+
+    doc = run_cfg_cost(tuple(args.tmr), args.pdk, reduced=args.quick, storage=args.storage)
+    for tmr, r in doc["designs"].items():
+        print(f"{tmr}: area {r['cell_area_um2']:.0f} um2, {r['n_flops']} flops, P {r['power_total_mw']} mW, "
+              f"E {r['energy_per_inference_nj']} nJ/inference" +
+              (f", area x{r['area_over_tmr_config']:.3f} of tmr=config" if "area_over_tmr_config" in r else ""))
+    print(f"report: {doc['report']}")
+    return 0
+
+
 def _pdks(args: argparse.Namespace) -> int:
     from econt.asic.pdk import PDK_CONFIG_DIR, load_pdk_config, resolve_library
 
@@ -67,6 +79,14 @@ def register(subparsers) -> None:
     r.add_argument("--workers", type=int, default=2, help="parallel (design, PDK) runs")
     r.add_argument("--seed", type=int, default=1234, help="seed of the activity stimuli (default 1234)")
     r.set_defaults(func=_run)
+    c = sub.add_parser("cfg-regs", help="synthesise the configuration register file alone for TMR variants "
+                       "(the only module in which none, config and selective differ)")
+    c.add_argument("--tmr", nargs="+", default=["none", "config", "selective"], choices=["none", "config", "selective"],
+                   help="TMR variants (default none config selective)")
+    c.add_argument("--pdk", default="sky130hd", help="PDK config name (default sky130hd)")
+    c.add_argument("--storage", default="refresh", choices=["refresh", "gated"], help="configuration storage (default refresh)")
+    c.add_argument("--quick", action="store_true", help="reduced encoder (2 filters, 2 latents)")
+    c.set_defaults(func=_cfg_regs)
     pk = sub.add_parser("pdks", help="list PDK configs and where their libraries were found")
     pk.set_defaults(func=_pdks)
     t = sub.add_parser("tools", help="show the tool discovery (flow path, versions)")

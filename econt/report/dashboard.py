@@ -268,6 +268,24 @@ def _plots(stage_dir: Path, rel: Path) -> str:
     return '<div class="plots">' + "".join(figs) + "</div>"
 
 
+def _cfg_regs_rows(root: Path) -> str:
+    """The register file synthesised alone per TMR variant (``econt asic cfg-regs``)."""
+    f = root / "asic" / "cfg_regs_cost.json"
+    if not f.is_file():
+        return ('<p class="missing">Register file per TMR variant not synthesised yet '
+                "(<code>econt asic cfg-regs</code>).</p>")
+    doc = json.loads(f.read_text())
+    cols = [("flops", "n_flops"), ("protected bits", "protected_bits"), ("cell area (um2)", "cell_area_um2"),
+            ("area vs tmr=config", "area_over_tmr_config"), ("power (mW)", "power_total_mw"),
+            ("energy / inference (nJ)", "energy_per_inference_nj"), ("power vs tmr=config", "power_over_tmr_config")]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c, _ in cols)
+    rows = "".join(f"<tr><td>{html.escape(t)} ({html.escape(str(r.get('pdk')))})</td>"
+                   + "".join(f'<td class="num">{html.escape(fmt(r.get(k)))}</td>' for _, k in cols) + "</tr>"
+                   for t, r in doc["designs"].items())
+    return (f"<table><tr><th>tmr (module {html.escape(doc['module'])})</th>{head}</tr>{rows}</table>"
+            f'<p class="note">{html.escape(doc["method"])}</p>')
+
+
 def _weight_sets(out_root: Path) -> str:
     export_root = work_dir("export")
     files = sorted(export_root.rglob("weights.json"))
@@ -329,8 +347,10 @@ def build_dashboard(root: Path | None = None) -> Path:
                                     ("SEU unprotected: measured vs predicted EMD change (Pearson)",
                                      ["seu_selective.pearson"]),
                                     ("SEU unprotected: max relative error", ["seu_selective.max_rel_error"])]),
-             '<p class="note">Area, power and energy of tmr=selective beside none/config/full: the ASIC table '
-             "above (<code>econt asic run --tmr none config full selective</code>).</p>",
+             '<p class="note">Whole-encoder area, power and energy of tmr=selective beside none/config/full: the '
+             "ASIC table above (<code>econt asic run --tmr none config full selective</code>). The configuration "
+             "register file alone, the only module in which none, config and selective differ:</p>",
+             _cfg_regs_rows(root),
              "<h3>Per-region weight sets</h3>", _weight_sets(root)]
     for stage in STAGE_ORDER:
         stage_dir = root / stage
