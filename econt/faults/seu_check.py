@@ -9,7 +9,10 @@ One Icarus stream of the evaluation set's charges (as CALQ) with the trained wei
   for a window of ``window`` events (flipped back after it: the system's reload). The window's
   outputs are decoded with the trained decoder and scored with the exact EMD; the measured change
   of mean EMD (vs the golden outputs of the same events, % of the ranking's mean EMD) is compared
-  with the ranking's prediction for that bit (Pearson correlation, max relative error).
+  with the ranking's prediction for that bit (Pearson correlation, max relative error; the ranking
+  averages over the whole evaluation set, the window over its first events), and with the integer
+  model's change on the window's own events (must agree exactly: the RTL under the upset computes
+  what the ranking's model computes).
 """
 from __future__ import annotations
 
@@ -34,6 +37,10 @@ class SelectiveSeuResult:
     window_events: int
     pearson: float
     max_rel_error: float
+    #: the integer model with the bit flipped, decoded and scored on the window's own events (the
+    #: ranking's method on the same events): the RTL under the upset must reproduce it exactly
+    model_window_loss_pct: list[float]
+    max_abs_diff_vs_model_pct: float
     samples: int
     sim_seconds: float
 
@@ -44,6 +51,41 @@ class SelectiveSeuResult:
 def _copy_path(bit: int, copy: str) -> tuple[str, int]:
     base = f"u_enc.u_cfg.g_byte[{bit // 8}]"
     return (f"{base}.q_a", bit % 8) if copy == "a" else (f"{base}.g_bit[{bit % 8}].tmr.r_{copy}", 0)
+
+
+def image_bit(design: GeneratedDesign, weights: Any, bit: int) -> int:
+    """The register-image bit that holds configuration bit ``bit`` of the ranking (econt.faults.bits
+    order): the one image bit that changes when the bit is flipped. The ECON-T layout keeps the
+    ranking's order; other layouts (e.g. the reduced encoder's test layout) permute it."""
+    from econt.faults.bits import flip_bit
+    from econt.rtl.arch import ArchSpec
+    from econt.verify.sim import weights_flat
+
+    lay = design.layout()
+    a = design.manifest["arch"]
+    spec = ArchSpec(**{k: v for k, v in a.items() if k in ArchSpec.__dataclass_fields__})
+
+    def bits(w: Any) -> np.ndarray:
+        return np.concatenate([((np.asarray(b)[:, None] >> np.arange(8)) & 1).reshape(-1)
+                               for b in lay.params_to_image(weights_flat(w), spec)])
+    diff = np.flatnonzero(bits(weights) != bits(flip_bit(weights, bit)))
+    if len(diff) != 1:
+        raise ValueError(f"configuration bit {bit} maps to {len(diff)} register-image bits of {design.path}")
+    return int(diff[0])
+
+
+def window_loss_pct(weights: Any, bit: int, calq: np.ndarray, charges: np.ndarray, decoder: Any,
+                    arch: dict, mean_emd: float) -> float:
+    """Change of mean exact EMD (% of ``mean_emd``) over these events when image bit ``bit`` of
+    ``weights`` is flipped in the integer model (the golden arithmetic of the design)."""
+    from econt.faults.bits import flip_bit
+    from econt.faults.scan import score
+    from econt.verify.sim import golden_encode
+
+    frac = 2.0 ** weights.cfg.latent_frac
+    ref, _ = golden_encode(weights, calq, arch)
+    got, _ = golden_encode(flip_bit(weights, bit), calq, arch)
+    return 100.0 * float(score(charges, decoder(got / frac)).mean() - score(charges, decoder(ref / frac)).mean()) / mean_emd
 
 
 def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charges: np.ndarray,
@@ -76,11 +118,16 @@ def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charg
         path, bit = _copy_path(b, "abc"[int(rng.integers(3))])
         events.append({"cycle": lat + 2 + i * spacing, "path": path, "bit": bit, "target": "config"})
     windows = []
+    prot_image = set(np.asarray(protected).tolist())   # the mask is in register-image order
     for j, b in enumerate(worst.tolist()):
         start = first_window + j * (window + spacing)
         # window events: the evaluation set from its start, so the same events for every bit
         idx[start:start + window + spacing] = np.arange(window + spacing) % len(calq)
-        path, bit = _copy_path(b, "a")
+        img = image_bit(design, weights, b)
+        if img in prot_image:
+            raise ValueError(f"ranking bit {b} (unprotected) is register-image bit {img}, which the mask protects: "
+                             "the mask and the ranking use different bit orders")
+        path, bit = _copy_path(img, "a")
         events.append({"cycle": start, "path": path, "bit": bit, "target": "config"})
         events.append({"cycle": start + window, "path": path, "bit": bit, "target": "config", "restore": True})
         # events whose every pipeline stage ran with the upset (fed after the flip, done before the restore)
@@ -97,11 +144,14 @@ def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charg
         got = score(ch, decoder(res.outputs_latent[lo:hi] / frac))
         ref = score(ch, decoder(res.golden_latent[lo:hi] / frac))
         measured.append(100.0 * float(got.mean() - ref.mean()) / mean_emd)
+    model = [window_loss_pct(weights, b, calq[idx[lo:hi]], charges[idx[lo:hi]], decoder, design.manifest["arch"],
+                             mean_emd) for b, (lo, hi) in zip(worst.tolist(), windows)]
     p, m = pred[worst], np.asarray(measured)
     pearson = float(np.corrcoef(p, m)[0, 1]) if len(p) > 1 and p.std() > 0 and m.std() > 0 else float("nan")
     rel = np.abs(m - p) / np.maximum(np.abs(p), 1e-12)
     return SelectiveSeuResult(design.manifest["name"], n_protected, prot_bad, worst.tolist(), p.tolist(),
                               m.tolist(), window, pearson, float(rel.max()) if len(rel) else float("nan"),
+                              model, float(np.max(np.abs(m - np.asarray(model)))) if len(model) else float("nan"),
                               res.samples, float(res.wall_seconds))
 
 
@@ -145,5 +195,6 @@ def run_check(weight_set: str = "export__emd_cnn__global", mask: Path | None = N
     (out / "seu_selective.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
     merge_json(out / "summary.json", {"seu_selective": {k: doc[k] for k in (
         "protected_upsets", "protected_outputs_corrupted", "pearson", "max_rel_error", "window_events",
+        "max_abs_diff_vs_model_pct",
         "config_flops", "protected_bits")}})
     return doc
