@@ -32,8 +32,9 @@ def test_protected_upsets_corrupt_nothing_and_windows_do(tmp_path):
     loss[:n_cfg] = rng.random(n_cfg)
     dense = slice(n_cfg - 6 * 2 - 6 * 2 * 32 + 5, n_cfg - 6 * 2, 6)
     loss[dense] += 10.0
+    # a fixed linear decoder with an offset (the EMD of a pure linear map of 2 latents ignores their scale)
     W = np.abs(np.random.default_rng(2).normal(size=(2, 48)))
-    res = run_selective_seu(d, trained_like_weights(ecfg, 3), lambda z: np.maximum(np.asarray(z) @ W, 0.0),
+    res = run_selective_seu(d, trained_like_weights(ecfg, 3), lambda z: np.maximum(np.asarray(z) @ W, 0.0) + 1.0,
                             synthetic_calq(300, seed=2).astype(float), {"loss_pct": loss.tolist(), "mean_emd": 1.0},
                             prot, tmp_path / "sim", n_protected=60, n_unprotected=3, window=30)
     assert res.protected_upsets == 60 and res.protected_outputs_corrupted == 0

@@ -10,7 +10,7 @@ One Icarus stream of the evaluation set's charges (as CALQ) with the trained wei
   outputs are decoded with the trained decoder and scored with the exact EMD; the measured change
   of mean EMD (vs the golden outputs of the same events, % of the ranking's mean EMD) is compared
   with the ranking's prediction for that bit (Pearson correlation, max relative error; the ranking
-  averages over the whole evaluation set, the window over its first events), and with the integer
+  averages over the whole evaluation set, the window over events spread evenly across it), and with the integer
   model's change on the window's own events (must agree exactly: the RTL under the upset computes
   what the ranking's model computes).
 """
@@ -118,11 +118,13 @@ def run_selective_seu(design: GeneratedDesign, weights: Any, decoder: Any, charg
         path, bit = _copy_path(b, "abc"[int(rng.integers(3))])
         events.append({"cycle": lat + 2 + i * spacing, "path": path, "bit": bit, "target": "config"})
     windows = []
-    prot_image = set(np.asarray(protected).tolist())   # the mask is in register-image order
+    prot_image = set(np.asarray(protected).tolist())
+    spread = np.linspace(0, len(calq) - 1, window + spacing).round().astype(np.int64)   # the mask is in register-image order
     for j, b in enumerate(worst.tolist()):
         start = first_window + j * (window + spacing)
-        # window events: the evaluation set from its start, so the same events for every bit
-        idx[start:start + window + spacing] = np.arange(window + spacing) % len(calq)
+        # window events: spread evenly over the whole evaluation set (real and synthetic, as the
+        # ranking's mean), the same events for every bit
+        idx[start:start + window + spacing] = spread
         img = image_bit(design, weights, b)
         if img in prot_image:
             raise ValueError(f"ranking bit {b} (unprotected) is register-image bit {img}, which the mask protects: "
