@@ -60,6 +60,31 @@ _emd_wrap = types.ExternalFunction(
 )
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _normalise_pair(A, B, r, a, b):
+    """Row ``r`` of ``A`` and ``B`` into ``a`` and ``b``, each at unit sum, ``b`` rescaled as ``ot.emd2``
+    rescales the second marginal; False (buffers untouched) when either row is empty."""
+    K = A.shape[1]
+    sa = 0.0
+    sb = 0.0
+    for k in range(K):
+        sa += A[r, k]
+        sb += B[r, k]
+    if not (sa > 0.0 and sb > 0.0):
+        return False
+    ta = 0.0
+    tb = 0.0
+    for k in range(K):
+        a[k] = A[r, k] / sa
+        b[k] = B[r, k] / sb
+        ta += a[k]
+        tb += b[k]
+    scale = ta / tb
+    for k in range(K):
+        b[k] *= scale
+    return True
+
+
 @njit(cache=True, nogil=True)
 def emd_rows(A, B, M):
     """Exact EMD of each row pair of validated ``(N, 48)`` float64 arrays with ground cost ``M``.
@@ -80,29 +105,16 @@ def emd_rows(A, B, M):
     beta = np.empty(K)
     cost = np.empty(1)
     for r in range(N):
-        sa = 0.0
-        sb = 0.0
-        for k in range(K):
-            sa += A[r, k]
-            sb += B[r, k]
-        if not (sa > 0.0 and sb > 0.0):
+        if not _normalise_pair(A, B, r, a, b):
             out[r] = np.nan
             continue
-        ta = 0.0
-        tb = 0.0
-        for k in range(K):
-            a[k] = A[r, k] / sa
-            b[k] = B[r, k] / sb
-            ta += a[k]
-            tb += b[k]
-        scale = ta / tb  # the rescaling ot.emd2 applies to the second marginal
         m = 0
         n = 0
         sra = 0.0
         srb = 0.0
         for k in range(K):
             ak = a[k]
-            bk = b[k] * scale
+            bk = b[k]
             if ak > bk:
                 ra[m] = ak - bk
                 ia[m] = k
@@ -152,24 +164,10 @@ def emd_and_target_potentials(A, B, M):
     beta = np.empty(K)
     cost = np.empty(1)
     for r in range(N):
-        sa = 0.0
-        sb = 0.0
-        for k in range(K):
-            sa += A[r, k]
-            sb += B[r, k]
-        if not (sa > 0.0 and sb > 0.0):
+        if not _normalise_pair(A, B, r, a, b):
             cost_out[r] = np.nan
             continue
-        ta = 0.0
-        tb = 0.0
         for k in range(K):
-            a[k] = A[r, k] / sa
-            b[k] = B[r, k] / sb
-            ta += a[k]
-            tb += b[k]
-        scale = ta / tb
-        for k in range(K):
-            b[k] *= scale
             alpha[k] = 0.0
             beta[k] = 0.0
         code = _emd_wrap(K, K, a.ctypes, b.ctypes, D.ctypes, G.ctypes, alpha.ctypes, beta.ctypes, cost.ctypes,
