@@ -49,8 +49,11 @@ asic: setup
 report: setup
 	$(ECONT) report
 
+# Test files run in TEST_WORKERS processes (pytest-xdist); a file's tests stay in one process so
+# its module fixtures (an ASIC run, a trained model) are built once. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: setup
 	$(ECONT) bench
