@@ -1,4 +1,5 @@
-"""Exact EMD: agreement with ot.emd2 and an independent LP, symmetry, empty-vector convention."""
+"""Exact EMD: agreement with ot.emd2 and an independent LP, degenerate transportation problems, the
+hand-over to POT's solver, symmetry, empty-vector convention."""
 from __future__ import annotations
 
 import numpy as np
@@ -112,3 +113,89 @@ def test_rejects_bad_input():
         emd_batch(np.ones((3, 47)), np.ones((3, 47)))
     with pytest.raises(DataError, match="NaN"):
         emd(np.full(48, np.nan), a)
+
+
+def _kernel(A: np.ndarray, B: np.ndarray, max_pivots: int | None = None) -> tuple[np.ndarray, int]:
+    from econt.emd.kernel import cost_classes, emd_rows
+
+    M = ground_distance()
+    cls, n_cls = cost_classes(M)
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    B = np.ascontiguousarray(B, dtype=np.float64)
+    if max_pivots is None:
+        return emd_rows(A, B, M, cls, n_cls)
+    return emd_rows(A, B, M, cls, n_cls, max_pivots)
+
+
+def _degenerate_pairs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Problems whose simplex bases carry zero-flow edges: equal masses everywhere (every greedy
+    allocation closes a row and a column at once), one source or one sink, a single moved cell,
+    masses that are permutations of each other, and the largest sub-problem (disjoint halves)."""
+    A, B = [], []
+    for _ in range(40):  # equal unit masses on k cells each, disjoint supports
+        cells = rng.permutation(48)
+        k = int(rng.integers(2, 24))
+        a = np.zeros(48)
+        b = np.zeros(48)
+        a[cells[:k]] = 1.0
+        b[cells[k : 2 * k]] = 1.0
+        A.append(a)
+        B.append(b)
+    for k in (1, 2, 5, 23, 47):  # one source against k sinks and the reverse
+        cells = rng.permutation(48)
+        a = np.zeros(48)
+        b = np.zeros(48)
+        a[cells[0]] = 3.0
+        b[cells[1 : 1 + k]] = 1.0
+        A += [a, b]
+        B += [b, a]
+    for _ in range(20):  # b = a with one cell's charge moved to another cell (m = n = 1)
+        a = np.floor(rng.exponential(10.0, 48))
+        a[0] += 1
+        b = a.copy()
+        i, j = rng.choice(48, 2, replace=False)
+        b[j] += b[i] + 1
+        b[i] = 0.0
+        A.append(a)
+        B.append(b)
+    for _ in range(20):  # the same integer masses on permuted cells: many ties in the greedy start
+        a = np.zeros(48)
+        a[rng.choice(48, 24, replace=False)] = rng.integers(1, 4, 24)
+        A.append(a)
+        B.append(a[rng.permutation(48)])
+    a = np.zeros(48)
+    a[:24] = 1.0  # 24 x 24 with equal masses: the largest, most degenerate sub-problem
+    A.append(a)
+    B.append(1.0 - a)
+    return np.array(A), np.array(B)
+
+
+def test_transport_simplex_on_degenerate_problems_matches_pot():
+    A, B = _degenerate_pairs(np.random.default_rng(7))
+    got, handed_over = _kernel(A, B)
+    assert handed_over == 0  # solved by the kit's simplex itself, not by the fallback
+    ref = emd_pot_loop(A, B)
+    assert np.all(np.isfinite(ref))
+    assert np.max(np.abs(got - ref)) <= 1e-9
+    np.testing.assert_array_equal(emd_batch(A, B, workers=1), got)
+
+
+def test_realistic_pairs_need_no_handover():
+    from econt.emd.bench import realistic_pairs
+
+    A, B = realistic_pairs(3_000, seed=11)
+    got, handed_over = _kernel(A, B)
+    assert handed_over == 0
+    sub = np.arange(0, 3_000, 10)
+    assert np.max(np.abs(got[sub] - emd_pot_loop(A[sub], B[sub]))) <= 1e-9
+
+
+def test_pairs_past_the_pivot_cap_go_to_pots_solver_with_the_same_result():
+    rng = np.random.default_rng(8)
+    A = _sparse_charges(rng, 200)
+    B = _sparse_charges(rng, 200)
+    own, none_handed = _kernel(A, B)
+    handed, n_handed = _kernel(A, B, max_pivots=0)
+    assert none_handed == 0
+    assert n_handed > 150  # every pair whose greedy start is not already optimal
+    assert np.max(np.abs(handed - own)) <= 1e-9

@@ -3,7 +3,8 @@
 Definition (as in the ECON-T autoencoder studies): both vectors are normalised to unit
 sum, the ground distance is :func:`econt.geometry.ground_distance` (Euclidean distance
 between trigger-cell centres in units of half a cell pitch, so neighbours are 2 apart),
-and the optimal-transport cost is solved exactly with POT's network simplex.
+and the optimal-transport cost is solved exactly (a compiled transportation simplex, checked
+against POT's ``ot.emd2`` on every pair in the tests).
 
 Empty-vector convention
     If either vector sums to zero (an empty module, or a reconstruction that is all
@@ -18,9 +19,10 @@ Speed
     dispatch, marginal checks, dual centring). :func:`emd_batch` normalises whole
     chunks in one compiled call (:mod:`econt.emd.kernel`, numba) with no Python per pair: it
     normalises, cancels the mass both vectors share in the same cell (it never moves under a
-    metric ground cost), drops the zero bins that remain and calls POT's C++ network simplex
-    (the core of ``ot.emd2``) on that small sub-problem; threads share chunks of pairs (the
-    kernel releases the GIL). The result is the same optimum as ``ot.emd2``; the tests check agreement to 1e-9 on
+    metric ground cost), drops the zero bins that remain and solves that small transportation
+    problem with its own compiled transportation simplex (about 0.6x the time of POT's C++
+    network simplex, the core of ``ot.emd2``, on the same sub-problems; POT's solver takes any
+    pair the simplex does not finish); threads share chunks of pairs (the kernel releases the GIL). The result is the same optimum as ``ot.emd2``; the tests check agreement to 1e-9 on
     every pair.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 from tqdm import tqdm
@@ -63,22 +66,30 @@ def _check_pairs(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return A, B
 
 
+@lru_cache(maxsize=1)
+def _cost_classes() -> tuple[np.ndarray, int]:
+    from econt.emd.kernel import cost_classes
+
+    return cost_classes(ground_distance())
+
+
 def _solve_rows(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """EMD for each row pair of already-validated (n, 48) arrays, in the calling thread.
 
     Mass that both distributions hold in the same cell never moves in an optimal plan when
     the ground cost is a metric (triangle inequality), so the compiled kernel
-    (:func:`econt.emd.kernel.emd_rows`) cancels it first: POT's network simplex only sees the
-    residual surplus cells against the residual deficit cells (disjoint, at most 48
+    (:func:`econt.emd.kernel.emd_rows`) cancels it first: its transportation simplex only sees
+    the residual surplus cells against the residual deficit cells (disjoint, at most 48
     together), typically a quarter of the full 48x48 problem. The optimum is the same; the
     tests check it against ``ot.emd2`` and an independent LP.
     """
     from econt.emd.kernel import NOT_SOLVED, emd_rows
 
-    out = emd_rows(np.ascontiguousarray(A), np.ascontiguousarray(B), ground_distance())
+    M = ground_distance()
+    out, _ = emd_rows(np.ascontiguousarray(A), np.ascontiguousarray(B), M, *_cost_classes())
     bad = np.flatnonzero(out == NOT_SOLVED)
     if bad.size:
-        raise RuntimeError(f"network simplex did not reach the optimum on pair {int(bad[0])} "
+        raise RuntimeError(f"neither the transportation simplex nor POT's network simplex reached the optimum on pair {int(bad[0])} "
                            f"({bad.size} pairs in this chunk); the charges of that pair reproduce it")
     return out
 
