@@ -49,7 +49,7 @@ class Stage:
     uses_shared: bool = False
     kwargs: dict[str, Any] = field(default_factory=dict)
     fix_hint: str = ""
-    #: repo-relative non-Python files/folders the stage reads (its Python sources are derived)
+    #: repo-relative non-Python files/folders/globs the stage reads (its Python sources are derived)
     extra_sources: tuple[str, ...] = ()
     #: artifacts of earlier stages ("build/…", "reports/…") whose content the stage consumes
     inputs: tuple[str, ...] = ()
@@ -71,6 +71,11 @@ STAGES: dict[str, Stage] = {
         Stage("data", "econt.data.stage:run_stage", ("configs/data",),
               outputs=("reports/data/summary.json",), uses_shared=True,
               fix_hint="check configs/data/*.yaml and that ../shared/econt-vectors is readable"),
+        # the bad-input test count is its own stage: an edit of those tests reruns this count and
+        # the dashboard, not the data stage and everything trained on its output
+        Stage("bad-inputs", "econt.data.bad_inputs:run_stage", (), after=("data",), uses=(),
+              extra_sources=("tests/test_bad_inputs*.py",), outputs=("reports/data/summary.json",),
+              fix_hint="the count collects tests/test_bad_inputs*.py with pytest; run that collection to see the error"),
         Stage("emd", "econt.emd.stage:run_stage", ("configs/emd",), after=("data",),
               outputs=("reports/emd/summary.json",), uses_shared=True,
               fix_hint="see configs/emd/*.yaml; delete build/emd to force pair regeneration"),
@@ -96,13 +101,14 @@ STAGES: dict[str, Stage] = {
               outputs=("reports/asic/summary.json",), uses_shared=True,
               fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
         Stage("report", "econt.report.dashboard:run_stage", (),
-              after=("data", "emd", "train", "export", "rtl", "asic", "conformance"), outputs=("reports/index.html",),
+              after=("data", "bad-inputs", "emd", "train", "export", "rtl", "asic", "conformance"),
+              outputs=("reports/index.html",),
               fix_hint="run the stages it summarises first (make all)"),
     ]
 }
 
 GROUPS: dict[str, list[str]] = {
-    "all": ["data", "emd", "train", "export", "rtl", "conformance", "asic", "report"],
+    "all": ["data", "bad-inputs", "emd", "train", "export", "rtl", "conformance", "asic", "report"],
     "train": ["data", "emd", "train", "export"],
     "asic": ["data", "emd", "train", "export", "rtl", "asic"],
 }
@@ -198,6 +204,9 @@ def stage_sources(stage: Stage, root: Path | None = None) -> list[Path]:
     root = Path(root or source_root())
     files = list(module_sources(stage.module, root))
     for rel in stage.extra_sources + stage.configs:
+        if any(ch in rel for ch in "*?["):  # a glob: every matching file
+            files.extend(sorted(c for c in root.glob(rel) if c.is_file()))
+            continue
         p = root / rel
         files.extend(sorted(c for c in p.rglob("*") if c.is_file() and "__pycache__" not in c.parts)
                      if p.is_dir() else [p] if p.is_file() else [])

@@ -29,9 +29,13 @@ def test_run_stage_small(tmp_path, monkeypatch):
         np.testing.assert_array_equal(real.charges, shared_econt_vectors().charges)
     saved = json.loads((tmp_path / "reports" / "data" / "summary.json").read_text())
     assert saved["n_train"] == summary["n_train"] and saved["real_samples_loaded"] == summary["real_samples_loaded"]
-    from econt.data.bad_inputs import count_bad_input_tests
+    # the bad-input count is the bad-inputs stage's, merged into the same summary
+    from econt.data.bad_inputs import count_bad_input_tests, run_stage as count_stage
 
-    assert saved["bad_input_cases_tested"] == count_bad_input_tests() > 20  # collected from tests/test_bad_inputs.py
+    assert "bad_input_cases_tested" not in saved
+    assert count_stage()["bad_input_cases_tested"] == count_bad_input_tests() > 20  # collected from tests/test_bad_inputs.py
+    counted = json.loads((tmp_path / "reports" / "data" / "summary.json").read_text())
+    assert counted["bad_input_cases_tested"] == count_bad_input_tests() and counted["n_train"] == summary["n_train"]
     assert (tmp_path / "reports" / "data" / "inspect.png").stat().st_size > 10_000
     train = Dataset.load(tmp_path / "data" / "train.npz")
     assert len(train) == summary["n_train"] and set(train.regions) == {"eta1p5_2p0", "eta2p0_2p5", "eta2p5_3p0"}

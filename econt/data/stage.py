@@ -5,7 +5,6 @@ from pathlib import Path
 
 from econt.summary import merge_json
 from econt.config import write_resolved_config
-from econt.data.bad_inputs import count_bad_input_tests
 from econt.data.dataset import Dataset
 from econt.data.splits import split_dataset
 from econt.data.synthetic import SyntheticConfig, generate, load_synthetic_config
@@ -56,7 +55,7 @@ def run_stage(out_dir: str | Path | None = None, seed: int = 0, n_samples: int |
     summary = {"n_train": len(train), "n_val": len(val), "n_test": len(test),
                "real_samples_loaded": len(real) if real is not None else 0, "n_samples": n_samples,
                "synthetic_summary": ds.summary(), "data_dir": str(out), "seed": seed,
-               "inspect_png": str(png), "bad_input_cases_tested": count_bad_input_tests()}
+               "inspect_png": str(png)}
     if real is not None:
         summary["real_summary"] = real.summary()
     merge_json(rep / "summary.json", summary)
