@@ -79,6 +79,19 @@ def test_glitches_in_a_multiplier_with_delays_and_none_without(tmp_path):
     assert sampled.modules["mac"].n_sampled == 2
     assert sampled.modules["mac"].glitch_share_stderr is not None and sampled.glitch_share_stderr > 0
     assert abs(sampled.glitch_share - timed.glitch_share) < 0.5 * timed.glitch_share
+    # the zero-delay energy is every instance's, not the sample's scaled by N/n
+    assert sampled.zero_delay_dynamic_w == pytest.approx(g.dynamic_w, rel=1e-9)
+
+
+def test_instance_sample_depends_on_the_module_not_on_the_run_order():
+    from econt.asic.glitch import sample_instances
+
+    paths = [f"top.slice_{i}" for i in range(128)]
+    a = sample_instances(paths, 2, 1234, "econt_dense_slice")
+    assert a == sample_instances(paths, 2, 1234, "econt_dense_slice")   # e.g. in the gated design, after
+    assert len(set(a)) == 2 and set(a) <= set(paths)                    # econt_clock_gate was simulated
+    assert sample_instances(paths, 2, 1234, "econt_conv_filter") != a or sample_instances(paths, 2, 99, "econt_dense_slice") != a
+    assert sample_instances(paths[:3], 5, 1234, "m") == paths[:3]
 
 
 GATE_TB = """`timescale 1ns / 1ps
