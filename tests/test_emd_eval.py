@@ -68,3 +68,9 @@ def test_deployed_baseline_diagnosis_on_the_real_vectors(shared):
     assert f"flat map {d['emd_flat_map']:.2f}" in d["finding"] and f"deployed {d['emd_deployed']:.2f}" in d["finding"]
     # the cell order is right: each cell's decoded fraction follows its own input, not the others
     assert d["cell_correlation_diagonal_mean"] > 5 * abs(d["cell_correlation_offdiagonal_mean"])
+    # the layout check that does not assume the arrangement: most cells' best decoded pixel is their own
+    assert d["cells_best_matched_at_their_pixel"] >= 24 and "arrangement confirmed" in d["finding"]
+    # the real vectors are dense and the decoder switches most cells off: the finding names the data distribution
+    assert d["input_cells_nonzero_median"] >= 32 and d["decoded_cell_fraction_off"] > 0.3
+    assert "data distribution" in d["finding"]
+    assert d["concentrated"]["crossings"] > 0 and d["concentrated"]["emd_deployed"] > 0.0
