@@ -44,6 +44,22 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def _reports_root() -> Path:
+    from econt.paths import reports_root
+
+    return reports_root()
+
+
+def _build_root() -> Path:
+    from econt.paths import build_root
+
+    return build_root()
+
+
+#: Path values starting with one of these name a file under the working folder's reports/ or build/
+#: (``{reports}/faults/protection_mask.json``), resolved when the config is loaded.
+_OUTPUT_ROOTS = {"{reports}": _reports_root, "{build}": _build_root}
+
 #: dotted field name → folder its relative paths are taken from (set while a file is being built)
 _Origins = Mapping[str, Path]
 
@@ -111,6 +127,10 @@ def _coerce(value: Any, tp: Any, where: str, source: str, origins: _Origins | No
     if tp is Path:
         if not isinstance(value, str):
             raise ConfigError(f"{source}: field '{where}' must be a path string, got {value!r}.")
+        for token, root in _OUTPUT_ROOTS.items():
+            if value == token or value.startswith(token + "/"):
+                # an earlier stage's output: in the user's working folder, not beside the config file
+                return root().joinpath(value[len(token) + 1:])
         path = Path(value).expanduser()
         base = (origins or {}).get(where.split("[")[0])
         return path if (path.is_absolute() or base is None) else base / path

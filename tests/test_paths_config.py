@@ -78,6 +78,20 @@ def test_relative_paths_resolve_against_the_file_that_sets_them(clean_env):
         load_config(_Cfg, clean_env / "only.yaml", {"model": 3})
 
 
+def test_output_tokens_name_the_working_folders_outputs(clean_env, monkeypatch):
+    from econt.rtl.config import load_rtl_config
+
+    (clean_env / "c").mkdir()
+    (clean_env / "c" / "x.yaml").write_text('model: "{build}/m.yaml"\nsub: {path: "{reports}/faults/mask.json"}\n')
+    cfg = load_config(_Cfg, clean_env / "c" / "x.yaml")
+    assert cfg.model == clean_env.resolve() / "build" / "m.yaml"
+    assert cfg.sub.path == clean_env.resolve() / "reports" / "faults" / "mask.json"
+    # the shipped selective design reads the mask that `econt faults rank` wrote in the user's reports/
+    monkeypatch.setenv("ECONT_WORKDIR", str(clean_env / "w"))
+    sel = load_rtl_config("econt_tmr_selective")
+    assert sel.protection_mask == (clean_env / "w").resolve() / "reports" / "faults" / "protection_mask.json"
+
+
 def test_the_kit_configs_name_existing_files():
     from econt.paths import repo_root
     from econt.train.stage import load_train_config
