@@ -249,23 +249,40 @@ def test_liberty_cell_models_read_functions_flops_and_power(shared):
 
 def test_power_netlist_threads_tie_cells_to_held_top_ports(tmp_path):
     """Tie cells inside a sub-module become a port of that module, wired up through its parent to a
-    new top-level input; the rest of the netlist is unchanged."""
+    new top-level input; the rest of the netlist is unchanged. The netlist is yosys JSON (as
+    SiliconCompiler's synthesis writes it beside the .vg), the output Verilog is written from it."""
+    import json
+
+    from econt.asic.netlist import gate_modules, read_netlist
     from econt.asic.power_netlist import untie_netlist
 
-    src = tmp_path / "n.vg"
-    src.write_text(
-        "module leaf(a, y);\n  input a;\n  wire a;\n  output y;\n  wire y;\n  wire _0_;\n"
-        "  (* keep = 1 *)\n  TIE0 _1_ (\n    .Z(_0_)\n  );\n  AND2 _2_ (\n    .A(a),\n    .B(_0_),\n    .Y(y)\n  );\n"
-        "endmodule\n"
-        "module top(a, y);\n  input a;\n  wire a;\n  output y;\n  wire y;\n  wire _5_;\n"
-        "  TIE1 _6_ (\n    .Z(_5_)\n  );\n  leaf u (\n    .a(_5_),\n    .y(y)\n  );\nendmodule\n")
+    def cell(ctype, conns, hidden=1):
+        return {"hide_name": hidden, "type": ctype, "connections": conns}
+
+    netlist = {"modules": {
+        "TIE0": {"attributes": {"blackbox": "00000000000000000000000000000001"}, "ports": {}, "cells": {}},
+        "leaf": {"ports": {"a": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [3]}},
+                 "cells": {"$abc$1": cell("TIE0", {"Z": [4]}), "$abc$2": cell("AND2", {"A": [2], "B": [4], "Y": [3]})},
+                 "netnames": {"$abc$9": {"hide_name": 1, "bits": [4]}, "a": {"hide_name": 0, "bits": [2]},
+                              "y": {"hide_name": 0, "bits": [3]}}},
+        "top": {"ports": {"a": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [3]}},
+                "cells": {"$abc$5": cell("TIE1", {"Z": [5]}), "u": cell("leaf", {"a": [5], "y": [3]}, hidden=0)},
+                "netnames": {"$abc$7": {"hide_name": 1, "bits": [5]}, "a": {"hide_name": 0, "bits": [2]},
+                             "y": {"hide_name": 0, "bits": [3]}}}}}
+    src = tmp_path / "top.netlist.json"
+    src.write_text(json.dumps(netlist))
+    # write_verilog's names: hidden wires, then hidden cells, numbered per module
+    leaf = gate_modules(read_netlist(src))["leaf"]
+    assert [(c.type, c.name, c.pins) for c in leaf.cells] == [("TIE0", "_1_", {"Z": "_0_"}),
+                                                              ("AND2", "_2_", {"A": "a", "B": "_0_", "Y": "y"})]
     rep = untie_netlist(src, tmp_path / "out.vg", "top", {"TIE0": {"Z": "lo"}, "TIE1": {"Z": "hi"}})
     out = (tmp_path / "out.vg").read_text()
     assert rep.removed_tie_cells == 2 and rep.top_ports == {"econt_tie_hi": 1.0, "econt_tie_lo": 0.0}
-    assert "TIE0" not in out and "TIE1" not in out and "(* keep" not in out
-    assert "module leaf (econt_tie_lo, a, y);" in out and "assign _0_ = econt_tie_lo;" in out
-    assert "module top (econt_tie_hi, econt_tie_lo, a, y);" in out and ".econt_tie_lo(econt_tie_lo)," in out
-    assert "assign _5_ = econt_tie_hi;" in out and "AND2 _2_" in out
+    assert rep.modules_with_ties == ["leaf", "top"]
+    assert "TIE0" not in out and "TIE1" not in out and "module TIE0" not in out
+    assert "module leaf(econt_tie_lo, a, y);" in out and "assign _0_ = econt_tie_lo;" in out
+    assert "module top(econt_tie_hi, econt_tie_lo, a, y);" in out and ".econt_tie_lo(econt_tie_lo)," in out
+    assert "assign _0_ = econt_tie_hi;" in out and ".a(econt_tie_hi)" in out and "AND2 _2_" in out
 
 
 def test_tool_scripts_live_in_the_package_and_tasks_do_not_import_the_flow():

@@ -185,6 +185,19 @@ def test_gate_level_power_matches_rtl_and_rises_with_activity(tmp_path):
         assert {n.lstrip("\\"): tc for n, (tc, _) in nets.items()} == {n: r["TC"] for n, r in back[inst].items()}
         assert all(r["T0"] + r["T1"] == duration for r in back[inst].values())
     assert sum(tc for nets in rec.net_activity.values() for tc, _ in nets.values()) > 0
+    # the netlist reader names nets and cells as the Verilog does (SAIF readers read the .vg): the
+    # synthesis JSON read through it equals yosys's own reading of the .vg, name for name
+    from econt.asic.netlist import gate_modules, json_netlist_of, read_netlist, verilog_to_json
+
+    vg = tmp_path / "copy" / "mac_array.vg"
+    vg.parent.mkdir()
+    vg.write_text(res.netlist.read_text())
+    from_vg = gate_modules(read_netlist(verilog_to_json(vg, res.liberty, tools["executables"]["yosys"])))
+    from_json = gate_modules(read_netlist(json_netlist_of(res.netlist)))
+    assert from_vg.keys() == from_json.keys() == {"mac", "mac_array"}
+    for name, mod in from_json.items():
+        assert from_vg[name].ports == mod.ports and from_vg[name].cells == mod.cells
+        assert from_vg[name].instances == mod.instances and len(mod.cells) + len(mod.instances) > 0
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Sequence
 
 from econt.asic.liberty import prepared_liberty
+from econt.asic.netlist import verilog_to_json
 from econt.asic.pdk import PdkConfig, ResolvedLibrary
 from econt.asic.tools.opensta.task import (POWER_SCRIPT, STA_SCRIPT, LegacyStaTask, read_sta_results,
                                            tie_cells_spec, write_power_netlist, write_sta_vars)
@@ -277,12 +278,17 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     # the kit's STA task then applies the activity scenarios to the final netlist
     final = netlists[-1] if netlists else syn_dir / "outputs" / f"{req.top}.vg"
     liberty = prepared_liberty(req.library.liberty, cfg.related_pg_pin or None)
+    # the kit reads netlists as yosys JSON (econt.asic.netlist); a routed netlist has none yet
+    final_json = final.with_name(f"{final.stem}.netlist.json")
+    if not final_json.is_file():
+        final_json = verilog_to_json(final, liberty, tools["executables"]["yosys"])
     scenarios = {}
     for sc in req.scenarios:
         work = job / "econt_sta" / sc.name
         work.mkdir(parents=True, exist_ok=True)
         (work / "inputs").mkdir(exist_ok=True)
         shutil.copy(final, work / "inputs" / f"{req.top}.vg")
+        shutil.copy(final_json, work / "inputs" / f"{req.top}.netlist.json")
         cwd = os.getcwd()
         os.chdir(work)  # the helpers write inputs/, outputs/ and reports/ relative to the node directory
         try:

@@ -39,151 +39,11 @@ import numpy as np
 
 from econt.asic.activity import read_vcd_header
 from econt.asic.liberty import CellModel, LibraryModel, compile_function, evaluate
+from econt.asic.netlist import CONST0, CONST1, Cell, Instance, Module, gate_modules, json_netlist_of, read_netlist
 from econt.errors import ToolError
-
-CONST0, CONST1 = "1'b0", "1'b1"
 
 
 # ----------------------------------------------------------------------------- netlist
-@dataclass
-class Cell:
-    type: str
-    name: str
-    pins: dict[str, str]          # pin → net key (one bit)
-
-
-@dataclass
-class Instance:
-    module: str
-    name: str
-    ports: dict[str, list[str]]   # port → net keys, index i = port bit i (LSB first)
-
-
-@dataclass
-class Module:
-    name: str
-    ports: dict[str, tuple[str, list[str]]]   # port → (direction, net keys LSB first)
-    cells: list[Cell] = field(default_factory=list)
-    instances: list[Instance] = field(default_factory=list)
-    aliases: list[tuple[str, str]] = field(default_factory=list)  # assign lhs = rhs (bit keys)
-
-
-_DECL_RE = re.compile(r"^\s*(input|output|inout|wire|reg)\s+(?:signed\s+)?(?:\[(\d+):(\d+)\]\s+)?(\\\S+|\w+)\s*;")
-_EXPR_TOKEN = re.compile(r"\s*(\\\S+|[A-Za-z_$][\w$]*|\d+'[sS]?[bBhHdDoO][0-9a-fA-FxXzZ_?]+|\d+|[{}\[\]:,])")
-
-
-def _parse_expr(expr: str, ranges: dict[str, tuple[int, int]]) -> list[str]:
-    """Bit keys of a Verilog expression, MSB first."""
-    toks = [m.group(1) for m in _EXPR_TOKEN.finditer(expr)]
-    i = 0
-
-    def const(tok: str) -> list[str]:
-        width, rest = tok.split("'", 1)
-        base = rest.lstrip("sS")[0].lower()
-        digits = rest.lstrip("sS")[1:].replace("_", "").lower()
-        if base == "b":
-            bits = digits
-        elif base == "h":
-            bits = "".join(f"{int(c, 16):04b}" if c not in "xz?" else "0000" for c in digits)
-        elif base == "o":
-            bits = "".join(f"{int(c, 8):03b}" if c not in "xz?" else "000" for c in digits)
-        else:
-            bits = f"{int(digits):b}"
-        bits = bits.replace("x", "0").replace("z", "0").replace("?", "0")
-        w = int(width)
-        bits = bits.rjust(w, "0")[-w:]
-        return [CONST1 if b == "1" else CONST0 for b in bits]
-
-    def item() -> list[str]:
-        nonlocal i
-        t = toks[i]
-        if t == "{":
-            i += 1
-            out: list[str] = []
-            while toks[i] != "}":
-                if toks[i] == ",":
-                    i += 1
-                    continue
-                out += item()
-            i += 1
-            return out
-        if "'" in t:
-            i += 1
-            return const(t)
-        name = t[1:] if t.startswith("\\") else t
-        key = t if t.startswith("\\") else name
-        i += 1
-        if i < len(toks) and toks[i] == "[":
-            hi = int(toks[i + 1])
-            if toks[i + 2] == ":":
-                lo = int(toks[i + 3])
-                i += 5
-                step = -1 if hi >= lo else 1
-                return [f"{key}[{b}]" for b in range(hi, lo + step, step)]
-            i += 3
-            return [f"{key}[{hi}]"]
-        if key in ranges:
-            msb, lsb = ranges[key]
-            step = -1 if msb >= lsb else 1
-            return [f"{key}[{b}]" for b in range(msb, lsb + step, step)]
-        return [key]
-
-    out: list[str] = []
-    while i < len(toks):
-        if toks[i] == ",":
-            i += 1
-            continue
-        out += item()
-    return out
-
-
-def parse_netlist(path: Path) -> dict[str, Module]:
-    """Modules of a yosys ``write_verilog`` netlist (hierarchy kept)."""
-    text = Path(path).read_text()
-    modules: dict[str, Module] = {}
-    for m in re.finditer(r"^module\s+(\S+?)\s*\((.*?)\);\n(.*?)^endmodule\b", text, re.S | re.M):
-        raw_name, port_list, body = m.group(1), m.group(2), m.group(3)
-        name = raw_name[1:] if raw_name.startswith("\\") else raw_name
-        ranges: dict[str, tuple[int, int]] = {}
-        dirs: dict[str, str] = {}
-        for line in body.splitlines():
-            d = _DECL_RE.match(line)
-            if d:
-                key = d.group(4)
-                if d.group(2) is not None:
-                    ranges[key] = (int(d.group(2)), int(d.group(3)))
-                if d.group(1) in ("input", "output", "inout"):
-                    dirs[key] = d.group(1)
-        mod = Module(name=name, ports={})
-        for p in [x.strip() for x in port_list.split(",") if x.strip()]:
-            if p not in dirs:
-                raise ToolError(f"netlist {path}: port {p} of module {name} has no direction declaration")
-            bits = _parse_expr(p, ranges)[::-1]
-            mod.ports[p] = (dirs[p], bits)
-        for inst in re.finditer(r"^  (\S+)\s+(\S+)\s*\(\n((?:    \..*\n)*?)  \);\n", body, re.M):
-            ctype, iname, conns = inst.group(1), inst.group(2), inst.group(3)
-            pins: dict[str, list[str]] = {}
-            for line in conns.splitlines():
-                pm = re.match(r"\s*\.(\w+)\((.*)\),?\s*$", line)
-                if pm is None:
-                    raise ToolError(f"netlist {path}: cannot read connection {line.strip()!r} of {iname}")
-                pins[pm.group(1)] = _parse_expr(pm.group(2), ranges) if pm.group(2).strip() else []
-            ctype_n = ctype[1:] if ctype.startswith("\\") else ctype
-            iname_n = iname[1:] if iname.startswith("\\") else iname
-            mod.cells.append(Cell(ctype_n, iname_n, {p: (b[0] if b else "") for p, b in pins.items()})) \
-                if all(len(b) <= 1 for b in pins.values()) and not ctype_n.startswith("$") else \
-                mod.instances.append(Instance(ctype_n, iname_n, {p: b[::-1] for p, b in pins.items()}))
-        for a in re.finditer(r"^\s*assign\s+(.*?)\s*=\s*(.*?);", body, re.M):
-            lhs, rhs = _parse_expr(a.group(1), ranges), _parse_expr(a.group(2), ranges)
-            if len(lhs) != len(rhs):
-                raise ToolError(f"netlist {path}: assign width mismatch in module {name}: {a.group(0)!r}")
-            mod.aliases += list(zip(lhs, rhs))
-        modules[name] = mod
-    if not modules:
-        raise ToolError(f"netlist {path}: no modules found")
-    return modules
-
-
 def classify(modules: dict[str, Module], library: LibraryModel) -> None:
     """Move single-bit 'cells' that are really sub-module instances, and check every leaf cell is in the library."""
     for mod in modules.values():
@@ -668,7 +528,10 @@ class GateNetlist:
 
 
 def load_gate_netlist(netlist: Path, library: LibraryModel, top: str) -> GateNetlist:
-    modules = parse_netlist(netlist)
+    """Read (econt.asic.netlist: the yosys JSON netlist, or the one beside a synthesised ``.vg``),
+    check every cell against ``library`` and levelise each module under ``top``."""
+    netlist = json_netlist_of(netlist)
+    modules = gate_modules(read_netlist(netlist))
     if top not in modules:
         raise ToolError(f"gate power: top module {top} not in {netlist}")
     classify(modules, library)

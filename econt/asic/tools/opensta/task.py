@@ -68,8 +68,9 @@ def tie_cells_spec(cfg) -> str:
 
 
 def write_power_netlist(netlist: Path, top: str, tie_spec: str) -> tuple[Path, str]:
-    """The power run's netlist (tie cells → held ports, see econt.asic.power_netlist) and the Tcl list
-    of ``{port duty}`` pairs the power script holds still; writes ``reports/untie.json``."""
+    """The power run's netlist (tie cells → held ports, see econt.asic.power_netlist; ``netlist`` is
+    the synthesised ``.vg``, read through the yosys JSON beside it) and the Tcl list of
+    ``{port duty}`` pairs the power script holds still; writes ``reports/untie.json``."""
     out = Path("power") / f"{top}.power.vg"  # not outputs/: SC rejects undeclared node outputs
     out.parent.mkdir(exist_ok=True)
     Path("reports").mkdir(exist_ok=True)
@@ -116,6 +117,7 @@ class LegacyStaTask(Task):
         self.add_version(">=2.0")
         self.set_script(str(STA_SCRIPT), dataroot=None)
         self.add_input_file(ext="vg")
+        self.add_input_file(ext="netlist.json")   # the same netlist as yosys JSON: the power run's untie reads it
         self.add_regex("errors", r"^Error")
         self.add_regex("warnings", r"^Warning")
 
