@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,6 +279,27 @@ def read_vcd_header(fh, source: Path) -> VcdHeader:
     raise DataError(f"{source}: no $enddefinitions; the VCD is truncated")
 
 
+_XZ_AS_0 = str.maketrans("xzXZ", "0000")
+
+
+def read_vcd_changes(fh) -> Iterator[tuple[int | None, str, str]]:
+    """The value changes of a VCD body (``fh`` after :func:`read_vcd_header`), the kit's one reader
+    of them: ``(t, "", "")`` for a timestamp ``#t``, ``(None, code, value)`` for a change, the value
+    in binary digits, MSB first (a scalar one digit); x and z read as 0. Other lines
+    (``$dumpvars``, ``$end``, reals) are skipped."""
+    for line in fh:
+        c = line[:1]
+        if c == "#":
+            yield int(line[1:]), "", ""
+        elif c in ("0", "1", "x", "z", "X", "Z"):
+            code = line[1:].strip()
+            if code:
+                yield None, code, "1" if c == "1" else "0"
+        elif c in ("b", "B"):
+            val, code = line[1:].split()
+            yield None, code, val.translate(_XZ_AS_0)
+
+
 def toggle_rates(vcd: Path, clock_period_ns: float, timescale_ns: float | None = None) -> dict:
     """Per-bit toggle rates (toggles per clock cycle) and duty cycles from a VCD.
 
@@ -301,12 +323,9 @@ def toggle_rates(vcd: Path, clock_period_ns: float, timescale_ns: float | None =
         last_t = None
         t0 = None
         t = 0
-        for line in fh:
-            if not line.strip():
-                continue
-            c = line[0]
-            if c == "#":
-                t = int(line[1:])
+        for when, code, val in read_vcd_changes(fh):
+            if when is not None:
+                t = when
                 if t0 is None:
                     t0 = t
                 if last_t is not None and t > last_t:
@@ -315,20 +334,14 @@ def toggle_rates(vcd: Path, clock_period_ns: float, timescale_ns: float | None =
                         high[code] += dt * (st == 1)
                 last_t = t
                 continue
-            if c in "01xzXZ" and len(line.strip()) >= 2 and c not in "bBr":
-                code = line[1:].strip()
-                bits = np.array([1 if c == "1" else 0], dtype=np.int8)
-            elif c in "bB":
-                val, code = line[1:].split()
-                w = len(state.get(code, ()))
-                val = val.replace("x", "0").replace("z", "0").replace("X", "0").replace("Z", "0")
-                val = val.rjust(w, "0" if val[0] in "01" else val[0])[-w:]
-                bits = np.frombuffer(val.encode(), dtype=np.uint8)[::-1] - ord("0")
-                bits = bits.astype(np.int8)
-            else:
-                continue
             if code not in state:
                 continue
+            w = len(state[code])
+            if w == 1 and len(val) == 1:
+                bits = np.array([1 if val == "1" else 0], dtype=np.int8)
+            else:
+                val = val.rjust(w, "0")[-w:]
+                bits = (np.frombuffer(val.encode(), dtype=np.uint8)[::-1] - ord("0")).astype(np.int8)
             prev = state[code]
             if t0 is not None and t > t0:
                 toggles[code] += prev != bits

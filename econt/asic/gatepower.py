@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from econt.asic.activity import read_vcd_header
+from econt.asic.activity import read_vcd_changes, read_vcd_header
 from econt.asic.liberty import CellModel, LibraryModel, compile_function, evaluate
 from econt.asic.netlist import CONST0, CONST1, Cell, Instance, Module, gate_modules, json_netlist_of, read_netlist
 from econt.errors import ToolError
@@ -83,10 +83,8 @@ def sample_vcd(vcd: Path, scopes: dict[str, set[str] | None], clock_period_ns: f
                 ids[code].append((path, name, width, lsb))
                 cur[code] = 0
         period = clock_period_ns / header.timescale_ns
-        for line in fh:
-            c = line[:1]
-            if c == "#":
-                t = int(line[1:])
+        for t, code, val in read_vcd_changes(fh):
+            if t is not None:
                 if t0 is None:
                     t0 = t
                     next_sample = t0 + period / 2
@@ -95,15 +93,8 @@ def sample_vcd(vcd: Path, scopes: dict[str, set[str] | None], clock_period_ns: f
                         samples[code].append(v)
                     n_samples += 1
                     next_sample += period
-                continue
-            if c in "01xzXZ":
-                code = line[1:].strip()
-                if code in cur:
-                    cur[code] = 1 if c == "1" else 0
-            elif c in "bB":
-                val, code = line[1:].split()
-                if code in cur:
-                    cur[code] = int(val.replace("x", "0").replace("z", "0").replace("X", "0").replace("Z", "0"), 2)
+            elif code in cur:
+                cur[code] = int(val, 2)
     if n_samples < 2:
         raise ToolError(f"{vcd}: fewer than two clock cycles in the dump")
     out: dict[str, dict] = defaultdict(dict)
