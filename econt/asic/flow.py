@@ -25,8 +25,8 @@ from typing import Sequence
 from econt.asic.liberty import prepared_liberty
 from econt.asic.netlist import verilog_to_json
 from econt.asic.pdk import PdkConfig, ResolvedLibrary
-from econt.asic.tools.opensta.task import (POWER_SCRIPT, STA_SCRIPT, LegacyStaTask, read_sta_results,
-                                           tie_cells_spec, write_power_netlist, write_sta_vars)
+from econt.asic.tools.opensta.task import (STA_SCRIPT, LegacyStaTask, prepare_sta_node, read_sta_results,
+                                           tie_cells_spec)
 from econt.asic.tools.yosys import KitStdCellLibrary, configure_synthesis
 from econt.errors import StageError, ToolError
 
@@ -292,17 +292,11 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
         cwd = os.getcwd()
         os.chdir(work)  # the helpers write inputs/, outputs/ and reports/ relative to the node directory
         try:
-            power_netlist, tie_ports = write_power_netlist(Path("inputs") / f"{req.top}.vg", req.top,
-                                                           tie_cells_spec(cfg))
-            write_sta_vars(Path("econt_sta_vars.tcl"), {
-                "econt_liberty": liberty, "econt_netlist": f"inputs/{req.top}.vg", "econt_top": req.top,
-                "econt_clock_port": req.clock_port, "econt_clock_period_ns": cfg.clock_period_ns,
-                "econt_input_delay_ns": req.io_delay_ns, "econt_activity_mode": sc.mode,
-                "econt_default_activity": sc.default_activity,
-                "econt_activity_file": sc.activity_file.resolve() if sc.activity_file else "",
-                "econt_report_paths": 5, "econt_sta_exe": tools["executables"]["sta"],
-                "econt_power_script": POWER_SCRIPT,
-                "econt_power_netlist": power_netlist, "econt_tie_ports": tie_ports})
+            prepare_sta_node(req.top, liberty=liberty, clock_port=req.clock_port,
+                             clock_period_ns=cfg.clock_period_ns, io_delay_ns=req.io_delay_ns,
+                             activity_mode=sc.mode, default_activity=sc.default_activity,
+                             activity_file=sc.activity_file.resolve() if sc.activity_file else "",
+                             report_paths=5, sta_exe=tools["executables"]["sta"], tie_spec=tie_cells_spec(cfg))
         finally:
             os.chdir(cwd)
         subprocess.run([tools["executables"]["sta"], "-no_init", "-exit", str(STA_SCRIPT)], cwd=work,

@@ -86,6 +86,31 @@ def write_sta_vars(path: Path, values: dict) -> None:
     path.write_text("".join(f"set {k} {{{v}}}\n" for k, v in values.items()))
 
 
+def prepare_sta_node(top: str, *, liberty: Path | str, clock_port: str, clock_period_ns: float,
+                     io_delay_ns: float, activity_mode: str, default_activity: float,
+                     activity_file: Path | str, report_paths: int, sta_exe: str, tie_spec: str) -> None:
+    """In an STA node's working directory (``inputs/<top>.vg`` and its ``.netlist.json`` there):
+    the power run's untied netlist and ``econt_sta_vars.tcl``, for the kit task and the stock path alike."""
+    netlist = Path("inputs") / f"{top}.vg"
+    power_netlist, tie_ports = write_power_netlist(netlist, top, tie_spec)
+    write_sta_vars(Path("econt_sta_vars.tcl"), {
+        "econt_liberty": liberty,
+        "econt_netlist": netlist,
+        "econt_top": top,
+        "econt_clock_port": clock_port,
+        "econt_clock_period_ns": clock_period_ns,
+        "econt_input_delay_ns": io_delay_ns,
+        "econt_activity_mode": activity_mode,
+        "econt_default_activity": default_activity,
+        "econt_activity_file": activity_file,
+        "econt_report_paths": report_paths,
+        "econt_sta_exe": sta_exe,
+        "econt_power_script": POWER_SCRIPT,
+        "econt_power_netlist": power_netlist,
+        "econt_tie_ports": tie_ports,
+    })
+
+
 class LegacyStaTask(Task):
     """Timing and power on a synthesised netlist with Debian OpenSTA 2.0.17."""
 
@@ -126,25 +151,12 @@ class LegacyStaTask(Task):
 
     def pre_process(self):
         super().pre_process()
-        netlist = Path("inputs") / f"{self.design_topmodule}.vg"
-        power_netlist, tie_ports = write_power_netlist(netlist, self.design_topmodule, self.get("var", "tie_cells"))
-        tcl = {
-            "econt_liberty": self.get("var", "liberty"),
-            "econt_netlist": str(netlist),
-            "econt_top": self.design_topmodule,
-            "econt_clock_port": self.get("var", "clock_port"),
-            "econt_clock_period_ns": self.get("var", "clock_period_ns"),
-            "econt_input_delay_ns": self.get("var", "io_delay_ns"),
-            "econt_activity_mode": self.get("var", "activity_mode"),
-            "econt_default_activity": self.get("var", "default_activity"),
-            "econt_activity_file": self.get("var", "activity_file"),
-            "econt_report_paths": self.get("var", "report_paths"),
-            "econt_sta_exe": shutil.which("sta") or "sta",
-            "econt_power_script": str(POWER_SCRIPT),
-            "econt_power_netlist": str(power_netlist),
-            "econt_tie_ports": tie_ports,
-        }
-        write_sta_vars(Path("econt_sta_vars.tcl"), tcl)
+        prepare_sta_node(
+            self.design_topmodule, liberty=self.get("var", "liberty"), clock_port=self.get("var", "clock_port"),
+            clock_period_ns=self.get("var", "clock_period_ns"), io_delay_ns=self.get("var", "io_delay_ns"),
+            activity_mode=self.get("var", "activity_mode"), default_activity=self.get("var", "default_activity"),
+            activity_file=self.get("var", "activity_file"), report_paths=self.get("var", "report_paths"),
+            sta_exe=shutil.which("sta") or "sta", tie_spec=self.get("var", "tie_cells"))
 
     def post_process(self):
         super().post_process()
