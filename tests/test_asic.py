@@ -264,7 +264,8 @@ def test_power_netlist_threads_tie_cells_to_held_top_ports(tmp_path):
         "leaf": {"ports": {"a": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [3]}},
                  "cells": {"$abc$1": cell("TIE0", {"Z": [4]}), "$abc$2": cell("AND2", {"A": [2], "B": [4], "Y": [3]})},
                  "netnames": {"$abc$9": {"hide_name": 1, "bits": [4]}, "a": {"hide_name": 0, "bits": [2]},
-                              "y": {"hide_name": 0, "bits": [3]}}},
+                              # declared `output [0:0] y` in the source: written and named as a vector
+                              "y": {"hide_name": 0, "bits": [3], "attributes": {"single_bit_vector": "1"}}}},
         "top": {"ports": {"a": {"direction": "input", "bits": [2]}, "y": {"direction": "output", "bits": [3]}},
                 "cells": {"$abc$5": cell("TIE1", {"Z": [5]}), "u": cell("leaf", {"a": [5], "y": [3]}, hidden=0)},
                 "netnames": {"$abc$7": {"hide_name": 1, "bits": [5]}, "a": {"hide_name": 0, "bits": [2]},
@@ -274,7 +275,8 @@ def test_power_netlist_threads_tie_cells_to_held_top_ports(tmp_path):
     # write_verilog's names: hidden wires, then hidden cells, numbered per module
     leaf = gate_modules(read_netlist(src))["leaf"]
     assert [(c.type, c.name, c.pins) for c in leaf.cells] == [("TIE0", "_1_", {"Z": "_0_"}),
-                                                              ("AND2", "_2_", {"A": "a", "B": "_0_", "Y": "y"})]
+                                                              ("AND2", "_2_", {"A": "a", "B": "_0_", "Y": "y[0]"})]
+    assert leaf.ports == {"a": ("input", ["a"]), "y": ("output", ["y[0]"])}
     rep = untie_netlist(src, tmp_path / "out.vg", "top", {"TIE0": {"Z": "lo"}, "TIE1": {"Z": "hi"}})
     out = (tmp_path / "out.vg").read_text()
     assert rep.removed_tie_cells == 2 and rep.top_ports == {"econt_tie_hi": 1.0, "econt_tie_lo": 0.0}
@@ -283,6 +285,7 @@ def test_power_netlist_threads_tie_cells_to_held_top_ports(tmp_path):
     assert "module leaf(econt_tie_lo, a, y);" in out and "assign _0_ = econt_tie_lo;" in out
     assert "module top(econt_tie_hi, econt_tie_lo, a, y);" in out and ".econt_tie_lo(econt_tie_lo)," in out
     assert "assign _0_ = econt_tie_hi;" in out and ".a(econt_tie_hi)" in out and "AND2 _2_" in out
+    assert "output [0:0] y;" in out and ".Y(y[0])" in out
 
 
 def test_tool_scripts_live_in_the_package_and_tasks_do_not_import_the_flow():

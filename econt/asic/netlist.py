@@ -49,6 +49,12 @@ class Wire:
     upto: bool = False
     direction: str | None = None  # "input" | "output" | "inout" for ports
     hidden: bool = False          # a yosys-internal name (renamed ``_NNN_``)
+    single_bit_vector: bool = False  # declared ``[i:i]`` in the source: a vector of one bit
+
+    @property
+    def vector(self) -> bool:
+        """Declared with a range (and its bits named ``name[i]``), as write_verilog writes it."""
+        return len(self.bits) != 1 or self.single_bit_vector
 
     def index(self, i: int) -> int:
         """Verilog index of bit ``i`` (yosys order)."""
@@ -149,7 +155,8 @@ def read_netlist(path: Path) -> dict[str, NetlistModule]:
         for wname, net in mod.get("netnames", {}).items():
             name = rename.get(wname, wname)
             wires[name] = Wire(name, list(net["bits"]), int(net.get("offset", 0)), bool(net.get("upto", 0)),
-                               hidden=wname in rename)
+                               hidden=wname in rename,
+                               single_bit_vector=_attr_true(net.get("attributes", {}).get("single_bit_vector")))
         ports = []
         for pname, port in mod.get("ports", {}).items():
             if pname not in wires:
@@ -182,7 +189,7 @@ def _bit_keys(mod: NetlistModule) -> dict[Bit, list[str]]:
 
 def _key(w: Wire, i: int) -> str:
     base = w.name if _PLAIN_ID.match(w.name) else f"\\{w.name}"
-    return base if len(w.bits) == 1 else f"{base}[{w.index(i)}]"
+    return f"{base}[{w.index(i)}]" if w.vector else base
 
 
 def _rank(key_wire: dict[str, Wire]):
@@ -267,7 +274,7 @@ def _sig(bits: list[Bit], canon: dict[int, tuple[Wire, int]]) -> str:
     for b in reversed(bits):
         if isinstance(b, int):
             w, i = canon[b]
-            parts.append(verilog_id(w.name) if len(w.bits) == 1 else f"{verilog_id(w.name)}[{w.index(i)}]")
+            parts.append(f"{verilog_id(w.name)}[{w.index(i)}]" if w.vector else verilog_id(w.name))
         else:
             parts.append("1'b1" if str(b) == "1" else "1'b0" if str(b) == "0" else "1'bx")
     return parts[0] if len(parts) == 1 else "{ " + ", ".join(parts) + " }"
@@ -288,7 +295,7 @@ def write_verilog(netlist: dict[str, NetlistModule], path: Path) -> None:
         lines.append(f"module {verilog_id(nm.name)}({', '.join(verilog_id(p) for p in nm.ports)});")
         for w in nm.wires.values():
             rng = ""
-            if len(w.bits) != 1:
+            if w.vector:
                 lo, hi = w.offset, w.offset + len(w.bits) - 1
                 rng = f" [{lo}:{hi}]" if w.upto else f" [{hi}:{lo}]"
             if w.direction:
@@ -302,7 +309,7 @@ def write_verilog(netlist: dict[str, NetlistModule], path: Path) -> None:
             if w.direction == "input":
                 continue
             for i, b in enumerate(w.bits):
-                lhs = verilog_id(w.name) if len(w.bits) == 1 else f"{verilog_id(w.name)}[{w.index(i)}]"
+                lhs = f"{verilog_id(w.name)}[{w.index(i)}]" if w.vector else verilog_id(w.name)
                 if not isinstance(b, int):
                     lines.append(f"  assign {lhs} = {_sig([b], canon)};")
                 elif canon[b] != (w, i):
