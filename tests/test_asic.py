@@ -342,3 +342,12 @@ def test_gated_storage_is_compared_with_its_refresh_twin_and_tabled():
     assert "gated_vs_refresh" not in entries["r/sky130hd"]
     table = "\n".join(_storage_table(entries))
     assert "| g | sky130hd | config | gated | block | 3 |" in table and "×0.6" in table
+
+
+def test_a_65nm_estimate_meets_timing_by_its_scaled_critical_path():
+    from econt.asic.stage import _timing_met
+
+    assert _timing_met({"estimate": True, "clock_period_ns": 25.0, "critical_path_ns": 10.6}) is True
+    assert _timing_met({"estimate": True, "clock_period_ns": 25.0, "critical_path_ns": 26.0}) is False
+    assert _timing_met({"setup_slack_ns": -0.1, "clock_period_ns": 25.0, "critical_path_ns": 25.1}) is False
+    assert _timing_met({"clock_period_ns": 25.0, "critical_path_ns": 10.0}) is False   # a library run without STA slack
