@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found. Install Python 3.11 (Debian 12: apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	@# installs the `econt` CLI and `econt-yosys`, the kit's pyosys yosys for SiliconCompiler (used only
+	@# when no yosys >= 0.48 is on PATH; a private name, so it never shadows one)
 	$(PY) -m pip install --quiet -e '.[dev,hls]'
 	@touch $(STAMP)
 

@@ -19,7 +19,7 @@ from econt.asic.metrics import _poly, derive_65nm, spread
 from econt.asic.pdk import load_pdk_config, resolve_library
 from econt.errors import ConfigError, ToolError
 
-YOSYS = str(Path(sys.executable).parent / "yosys")
+YOSYS = str(Path(sys.executable).parent / "econt-yosys")   # the kit's pyosys shim, under its private name
 
 
 def test_pdk_configs_load_and_validate():
@@ -112,6 +112,39 @@ def test_yosys_shim_runs_tcl_scripts_like_yosys(tmp_path):
     assert v.stdout.startswith("Yosys 0.")
     bad = subprocess.run([YOSYS, "-c", "nope.tcl"], cwd=tmp_path, capture_output=True, text=True)
     assert bad.returncode == 1 and "ERROR" in bad.stdout
+
+
+def _shim_launcher(folder: Path, name: str) -> Path:
+    """An executable ``folder/name`` running the kit's shim, as pip's console script does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    exe = folder / name
+    exe.write_text(f"#!{sys.executable}\nimport sys\nfrom econt.asic.yosys_shim import main\nsys.exit(main())\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_yosys_discovery_prefers_a_real_yosys_and_falls_back_to_the_shim(tmp_path):
+    """A `yosys` >= 0.48 on PATH is used as it is; one older than SC needs (Debian's 0.23) is passed
+    over for the kit's shim `econt-yosys`; with neither, the error names the fix."""
+    from econt.asic.flow import YOSYS_SHIM, find_yosys
+
+    shim_dir = tmp_path / "venv_bin"
+    _shim_launcher(shim_dir, YOSYS_SHIM)
+    # a real yosys 0.70 (pyosys' library) installed under the name `yosys`
+    new = _shim_launcher(tmp_path / "new", "yosys")
+    chosen = find_yosys(search_path=str(new.parent), shim_dir=shim_dir)
+    assert chosen.exe == str(new) and not chosen.shim and chosen.version.startswith("Yosys 0.70")
+    # Debian 12's yosys (not installed here) answers --version with this line
+    old = tmp_path / "old" / "yosys"
+    old.parent.mkdir()
+    old.write_text("#!/bin/sh\necho 'Yosys 0.23 (git sha1 7ce5011c24b)'\n")
+    old.chmod(0o755)
+    chosen = find_yosys(search_path=str(old.parent), shim_dir=shim_dir)
+    assert chosen.shim and chosen.exe == str(shim_dir / YOSYS_SHIM) and "0.23" in chosen.rejected
+    # the shim may also be found on PATH
+    assert find_yosys(search_path=f"{old.parent}:{shim_dir}", shim_dir=tmp_path / "none").shim
+    with pytest.raises(ToolError, match="make setup"):
+        find_yosys(search_path=str(old.parent), shim_dir=tmp_path / "none")
 
 
 def test_vcd_toggle_rates(tmp_path):

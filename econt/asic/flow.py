@@ -4,8 +4,8 @@ Two paths, chosen by :func:`detect_tools`:
 
 * ``stock``: OpenROAD and OpenSTA >= 2.6 are installed → SiliconCompiler's own ASIC flow with
   place and route (SC's lambdapdk targets), timing/power from SC's own scripts.
-* ``fallback`` (this machine): SC's stock ``elaborate`` (slang) and ``syn_asic`` (yosys, run
-  through the kit's pyosys ``yosys`` entry point with ``synth -booth``), then the kit-owned SC
+* ``fallback`` (this machine): SC's stock ``elaborate`` (slang) and ``syn_asic`` (yosys with
+  ``synth -booth``: a yosys >= 0.48 on PATH, else the kit's pyosys shim ``econt-yosys``), then the kit-owned SC
   task :class:`LegacyStaTask` for Debian OpenSTA 2.0.17, one node per activity scenario
   (that OpenSTA caches power after the first report).
 
@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -41,38 +42,57 @@ def _version(cmd: Sequence[str]) -> str | None:
     return text.splitlines()[0].strip() if text else None
 
 
-def _yosys_exe() -> str | None:
-    """The ``yosys`` SC will run: the one next to this interpreter (the kit's shim) first."""
-    import sys
-
-    local = Path(sys.executable).parent / "yosys"
-    if local.exists():
-        return str(local)
-    return shutil.which("yosys")
-
-
 def _parse_ver(text: str | None) -> tuple[int, ...]:
     m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text or "")
     return tuple(int(g) for g in m.groups() if g is not None) if m else ()
 
 
+YOSYS_MIN = (0, 48)       # SiliconCompiler 0.38's yosys tasks
+YOSYS_SHIM = "econt-yosys"  # the kit's pyosys entry point (econt.asic.yosys_shim), installed beside python
+
+
+@dataclass
+class YosysChoice:
+    exe: str
+    version: str
+    shim: bool                # the kit's pyosys shim (no real yosys >= 0.48 found)
+    rejected: str | None = None  # a yosys found on PATH but too old, e.g. Debian's 0.23
+
+
+def find_yosys(search_path: str | None = None, shim_dir: Path | None = None) -> YosysChoice:
+    """The yosys SiliconCompiler runs: a real ``yosys`` >= 0.48 on ``search_path`` (default PATH),
+    else the kit's shim ``econt-yosys`` from ``shim_dir`` (default: beside this interpreter) or PATH."""
+    rejected = None
+    real = shutil.which("yosys", path=search_path)
+    if real:
+        version = _version([real, "--version"])
+        if _parse_ver(version) >= YOSYS_MIN:
+            return YosysChoice(real, version or "", shim=False)
+        rejected = f"{real}: {version}"
+    shim_dir = Path(sys.executable).parent if shim_dir is None else Path(shim_dir)
+    shim = shim_dir / YOSYS_SHIM
+    shim_exe = str(shim) if shim.is_file() else shutil.which(YOSYS_SHIM, path=search_path)
+    version = _version([shim_exe, "--version"]) if shim_exe else None
+    if shim_exe is None or _parse_ver(version) < YOSYS_MIN:
+        raise ToolError(
+            "yosys >= 0.48 with Tcl is needed by SiliconCompiler 0.38 and none was found "
+            f"(yosys on PATH: {rejected or 'none'}; kit shim {YOSYS_SHIM}: {shim_exe or 'not installed'} {version or ''}). "
+            f"Fix: `make setup` installs pyosys and the kit's `{YOSYS_SHIM}` entry point into .venv/bin, "
+            "or put a yosys >= 0.48 on PATH.")
+    return YosysChoice(shim_exe, version or "", shim=True, rejected=rejected)
+
+
 def detect_tools() -> dict:
     """Find yosys, OpenSTA and OpenROAD and decide which flow path can run."""
-    yosys = _yosys_exe()
+    yosys = find_yosys()
     sta = shutil.which("sta")
     openroad = shutil.which("openroad")
     versions = {
         "siliconcompiler": _sc_version(),
-        "yosys": _version([yosys, "--version"]) if yosys else None,
+        "yosys": yosys.version + (f" ({YOSYS_SHIM})" if yosys.shim else ""),
         "opensta": _version([sta, "-version"]) if sta else None,
         "openroad": _version([openroad, "-version"]) if openroad else None,
     }
-    if yosys is None or _parse_ver(versions["yosys"]) < (0, 48):
-        raise ToolError(
-            "yosys >= 0.48 with Tcl is needed by SiliconCompiler 0.38 and none was found "
-            f"(found: {versions['yosys']}). Fix: `make setup` installs pyosys and the kit's `yosys` entry point "
-            "into .venv/bin."
-        )
     if sta is None:
         raise ToolError("OpenSTA (`sta`) not found. Fix: `make setup` (Debian package opensta) or apt-get install opensta.")
     stock = openroad is not None and _parse_ver(versions["opensta"]) >= (2, 6, 2)
@@ -81,11 +101,12 @@ def detect_tools() -> dict:
         "flow_description": (
             "SiliconCompiler stock ASIC flow (OpenROAD place and route, OpenSTA >= 2.6)"
             if stock else
-            "SiliconCompiler: stock slang elaborate + stock yosys syn_asic (pyosys shim, synth -booth), "
+            f"SiliconCompiler: stock slang elaborate + stock yosys syn_asic "
+            f"({'pyosys shim ' + YOSYS_SHIM if yosys.shim else 'yosys'}, synth -booth), "
             "kit OpenSTA 2.0.17 task (pre-layout, ideal clocks, no wire parasitics)"
         ),
         "tool_versions": versions,
-        "executables": {"yosys": yosys, "sta": sta, "openroad": openroad},
+        "executables": {"yosys": yosys.exe, "sta": sta, "openroad": openroad},
     }
 
 

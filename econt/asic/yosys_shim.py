@@ -1,8 +1,10 @@
-"""A ``yosys`` executable built on pyosys, for SiliconCompiler's stock yosys tasks.
+"""``econt-yosys``: a yosys executable built on pyosys, for SiliconCompiler's stock yosys tasks.
 
 SiliconCompiler 0.38 drives yosys as ``yosys -c script.tcl`` (and asks ``yosys --version``).
 PyPI's pyosys 0.70 ships the yosys library but no executable, and Debian's yosys (0.23) is
-too old for SC (needs >= 0.48). This entry point recreates the parts of yosys' Tcl front end
+too old for SC (needs >= 0.48). It is installed under a private name, so a real yosys on PATH
+is never shadowed, and the flow uses it only when no yosys >= 0.48 is found
+(econt.asic.flow.find_yosys). This entry point recreates the parts of yosys' Tcl front end
 that SC's scripts use, with Tcl from Python's ``tkinter`` (no Tk window is opened):
 
 * ``yosys <pass> <args...>``: run a pass on the global design. Like real yosys, the Tcl
@@ -23,7 +25,7 @@ from typing import Sequence
 
 SYNTH_ARGS_ENV = "ECONT_YOSYS_SYNTH_ARGS"
 
-USAGE = """usage: yosys [--version] [-q] [-c script.tcl] [-s script.ys] [-p 'cmd; cmd'] [file.v ...]
+USAGE = """usage: econt-yosys [--version] [-q] [-c script.tcl] [-s script.ys] [-p 'cmd; cmd'] [file.v ...]
 (econt pyosys shim: the subset of the yosys command line SiliconCompiler uses)"""
 
 

@@ -21,8 +21,11 @@ def configure_synthesis(syn_task, yosys_exe: str, abc_clock_period_ps: float | N
     if abc_clock_period_ps is not None:
         syn_task.set("var", "abc_clock_period", abc_clock_period_ps)
     syn_task.set_environmentalvariable(SYNTH_ARGS_ENV, "-booth")
-    # the kit's yosys lives in the venv's bin, which need not be on PATH
+    # the yosys found by econt.asic.flow.find_yosys: its folder (the venv's bin need not be on
+    # PATH) and its name (the kit's shim is `econt-yosys`, so it never shadows a real yosys);
+    # SC's own setup sets the name `yosys` only where none is set
     syn_task.set_path(str(Path(yosys_exe).parent))
+    syn_task.set("exe", Path(yosys_exe).name)
 
 
 class KitStdCellLibrary(YosysStdCellLibrary):
