@@ -107,7 +107,7 @@ def test_two_workers_share_a_postgres_study_and_killed_trials_fail_and_retry(tmp
     optuna.storages.fail_stale_trials(study)   # what the next worker does on its first trial
     states = [t.state for t in study.trials]
     assert states[:2] == [TrialState.FAIL, TrialState.FAIL], states
-    # RetryFailedTrialCallback: one waiting copy of each killed trial, same parameters
+    # RetryHeartbeatStaleTrialCallback: one waiting copy of each killed trial, same parameters
     retries = [t for t in study.trials if t.state == TrialState.WAITING]
     assert len(retries) == 2
     assert sorted(str(t.params) for t in retries) == sorted(str(t.params) for t in study.trials[:2])

@@ -69,7 +69,7 @@ def make_storage(url: str, heartbeat_s: int = 30, grace_s: int = 90) -> Any:
     """An Optuna storage: a journal file for a plain path, else Optuna's RDB storage with a
     heartbeat so a killed worker's running trial is marked failed (and retried once)."""
     import optuna
-    from optuna.storages import JournalStorage, RDBStorage, RetryFailedTrialCallback
+    from optuna.storages import JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
     from optuna.storages.journal import JournalFileBackend
 
     if "://" not in url:
@@ -83,7 +83,7 @@ def make_storage(url: str, heartbeat_s: int = 30, grace_s: int = 90) -> Any:
         for attempt in range(3):
             try:
                 return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s,
-                                  failed_trial_callback=RetryFailedTrialCallback(max_retry=1))
+                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
             except IntegrityError:
                 if attempt == 2:
                     raise
