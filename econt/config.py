@@ -25,6 +25,7 @@ from typing import Any, Literal, Mapping, TypeVar, get_args, get_origin, get_typ
 import yaml
 
 from econt.errors import ConfigError
+from econt.paths import build_root, reports_root
 
 T = TypeVar("T")
 
@@ -44,21 +45,9 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _reports_root() -> Path:
-    from econt.paths import reports_root
-
-    return reports_root()
-
-
-def _build_root() -> Path:
-    from econt.paths import build_root
-
-    return build_root()
-
-
 #: Path values starting with one of these name a file under the working folder's reports/ or build/
 #: (``{reports}/faults/protection_mask.json``), resolved when the config is loaded.
-_OUTPUT_ROOTS = {"{reports}": _reports_root, "{build}": _build_root}
+_OUTPUT_ROOTS = {"{reports}": reports_root, "{build}": build_root}
 
 #: dotted field name → folder its relative paths are taken from (set while a file is being built)
 _Origins = Mapping[str, Path]

@@ -72,8 +72,9 @@ STAGES: dict[str, Stage] = {
               outputs=("reports/data/summary.json",), uses_shared=True,
               fix_hint="check configs/data/*.yaml and that ../shared/econt-vectors is readable"),
         # the bad-input test count is its own stage: an edit of those tests reruns this count and
-        # the dashboard, not the data stage and everything trained on its output
-        Stage("bad-inputs", "econt.data.bad_inputs:run_stage", (), after=("data",), uses=(),
+        # the dashboard, not the data stage and everything trained on its output. It follows the data
+        # stage (a rerun of that stage rewrites the summary the count is merged into).
+        Stage("bad-inputs", "econt.data.bad_inputs:run_stage", (), after=("data",),
               extra_sources=("tests/test_bad_inputs*.py",), outputs=("reports/data/summary.json",),
               fix_hint="the count collects tests/test_bad_inputs*.py with pytest; run that collection to see the error"),
         Stage("emd", "econt.emd.stage:run_stage", ("configs/emd",), after=("data",),

@@ -66,7 +66,8 @@ def test_bad_input_test_edit_reruns_only_their_count(src: Path) -> None:
     (src / "tests").mkdir()
     shutil.copy(repo_root() / "tests" / "test_bad_inputs.py", src / "tests" / "test_bad_inputs.py")
     assert _changed_after(src, "tests/test_bad_inputs.py") == {"bad-inputs", "report"}
-    assert "bad-inputs" not in _changed_after(src, "econt/data/stage.py")
+    # a data-stage edit reruns the count too: that stage rewrites the summary the count lives in
+    assert "bad-inputs" in _changed_after(src, "econt/data/stage.py")
 
 
 def test_new_rtl_designs_rerun_their_consumers(src: Path) -> None:

@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from econt.paths import repo_root, reports_dir
+from econt.summary import merge_json
 
 
 def count_bad_input_tests(timeout_s: float = 120.0) -> int | None:
@@ -34,8 +35,6 @@ def count_bad_input_tests(timeout_s: float = 120.0) -> int | None:
 
 def run_stage(quick: bool = False) -> dict[str, Any]:
     """Pipeline stage: merge ``bad_input_cases_tested`` into ``reports/data/summary.json``."""
-    from econt.summary import merge_json
-
     count = count_bad_input_tests()
     path = reports_dir("data") / "summary.json"
     merge_json(path, {"bad_input_cases_tested": count})

@@ -22,7 +22,8 @@ Speed
     metric ground cost), drops the zero bins that remain and solves that small transportation
     problem with its own compiled transportation simplex (about 0.6x the time of POT's C++
     network simplex, the core of ``ot.emd2``, on the same sub-problems; POT's solver takes any
-    pair the simplex does not finish); threads share chunks of pairs (the kernel releases the GIL). The result is the same optimum as ``ot.emd2``; the tests check agreement to 1e-9 on
+    pair the simplex does not finish); threads share chunks of pairs (the kernel releases the
+    GIL). The result is the same optimum as ``ot.emd2``; the tests check agreement to 1e-9 on
     every pair.
 """
 from __future__ import annotations

@@ -226,6 +226,7 @@ def transport_simplex(s, d, m, n, C, ia, ib, cls, n_cls, max_pivots, wf, wi, can
         _add_edge(nbr, nbe, ndeg, bi[e], m + bj[e], e)
     stamp = 1
     pos = 0
+    block = int(np.sqrt(m * n)) + 1   # pricing block: about sqrt(m n) cells
     mark[0] = stamp
     u[0] = 0.0
     par[0] = -1
@@ -260,7 +261,6 @@ def transport_simplex(s, d, m, n, C, ia, ib, cls, n_cls, max_pivots, wf, wi, can
         ej = -1
         scanned = 0
         i = pos
-        block = int(np.sqrt(m * n)) + 1
         for _ in range(m):
             ui = u[i]
             row = i * n
