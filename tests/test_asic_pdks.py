@@ -54,3 +54,22 @@ def test_mac_array_synthesis_timing_and_power(pdk, tmp_path, shared):
     glitch = glitch_power(gn, model, vcd, "tb.dut", "clk", cfg.clock_period_ns, slew)
     assert glitch.zero_delay_dynamic_w == pytest.approx(g.dynamic_w, rel=1e-9)
     assert 0.0 < glitch.glitch_share < 1.0
+
+
+def test_a_failing_flow_names_the_node_and_quotes_its_log(tmp_path):
+    """SC in quiet mode only says "errors in: <node>"; the StageError must carry the failing
+    node's own log, since a CI run deletes the build folder with its temporary directory."""
+    from econt.asic.flow import FlowRequest, PowerScenario, detect_tools, run_fallback
+    from econt.asic.pdk import load_pdk_config, resolve_library
+    from econt.errors import StageError
+
+    src = tmp_path / "broken.v"
+    # elaborates (slang accepts it) but yosys rejects the missing module at synthesis
+    src.write_text("module broken(input clk, output y);\n  no_such_cell u0 (.a(clk), .y(y));\nendmodule\n")
+    req = FlowRequest("broken", "broken", [src], resolve_library(load_pdk_config("nangate45")),
+                      scenarios=[PowerScenario("v", "vectorless", 0.1)])
+    with pytest.raises(StageError) as info:
+        run_fallback(req, tmp_path / "sc", detect_tools())
+    text = str(info.value)
+    assert "--- node " in text and "| " in text
+    assert "no_such_cell" in text

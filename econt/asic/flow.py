@@ -221,6 +221,38 @@ def build_project(req: FlowRequest, build_dir: Path, tools: dict):
     return project, liberty
 
 
+def failed_node_report(job_dir: Path, tail_lines: int = 25) -> str:
+    """What a failed SiliconCompiler job's failing nodes said: for every node whose output
+    manifest does not record success, its SC log and tool log, last ``tail_lines`` lines each.
+
+    SC in quiet mode prints only "errors in: synthesis/0"; the reason (a tool error, a crash,
+    a killed process) is in the node's own logs, which a CI run deletes with its temporary
+    folder, so the error message carries them."""
+    import json
+
+    job_dir = Path(job_dir)
+    parts: list[str] = []
+    for node in sorted(p for p in job_dir.glob("*/*") if p.is_dir() and p.name.isdigit()):
+        step, index = node.parent.name, node.name
+        status = "no output manifest"
+        for manifest in node.glob("outputs/*.pkg.json"):
+            try:
+                record = json.loads(manifest.read_text())["record"]["status"]["node"]
+                status = record[step][index]["value"]
+            except (OSError, ValueError, KeyError, TypeError):
+                status = f"unreadable manifest {manifest.name}"
+        if status == "success":
+            continue
+        parts.append(f"--- node {step}/{index}: {status}")
+        for log in (node / f"sc_{step}_{index}.log", node / f"{step}.log"):
+            if log.is_file():
+                lines = log.read_text(errors="replace").splitlines()[-tail_lines:]
+                parts.append(f"    {log}:\n" + "\n".join(f"    | {line}" for line in lines))
+        if not any((node / f).is_file() for f in (f"sc_{step}_{index}.log", f"{step}.log")):
+            parts.append(f"    (no log in {node})")
+    return "\n".join(parts)
+
+
 def run_fallback(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     """Run the fallback flow and collect the node outputs."""
     if not req.scenarios:
@@ -229,8 +261,9 @@ def run_fallback(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     try:
         project.run()
     except Exception as exc:
+        job = Path(build_dir) / req.design_name / req.jobname
         raise StageError(f"asic flow for {req.design_name} on {req.library.pdk.name} failed: {exc}. "
-                         f"Logs: {build_dir}") from exc
+                         f"Logs: {job}\n{failed_node_report(job)}") from exc
     job = Path(build_dir) / req.design_name / req.jobname
     syn_dir = job / "synthesis" / "0"
     netlist = syn_dir / "outputs" / f"{req.top}.vg"
@@ -292,7 +325,9 @@ def run_stock(req: FlowRequest, build_dir: Path, tools: dict) -> FlowResult:
     try:
         project.run()
     except Exception as exc:
-        raise StageError(f"stock SC flow for {req.design_name} failed: {exc}. Logs: {build_dir}") from exc
+        job = Path(build_dir) / req.design_name / req.jobname
+        raise StageError(f"stock SC flow for {req.design_name} failed: {exc}. Logs: {job}\n"
+                         f"{failed_node_report(job)}") from exc
     job = Path(build_dir) / req.design_name / req.jobname
     netlists = sorted(job.glob("write.views/*/outputs/*.vg")) or sorted(job.glob("*/*/outputs/*.vg"))
     syn_dir = job / "synthesis" / "0"
