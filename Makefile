@@ -60,7 +60,7 @@ test: setup
 bench: setup
 	$(ECONT) bench
 
-# design-space study configs/sweep/default.yaml (benchmark, not a test)
+# design-space study econt/configs/sweep/default.yaml (benchmark, not a test)
 sweep: setup
 	$(ECONT) sweep run default
 

@@ -10,7 +10,11 @@ Relative paths: a ``Path``-typed field given in a config file is resolved agains
 *that* file (for ``extends:`` chains, the file that sets the field); one given as an override
 (``--set key=value``) against the current directory. Defaults written in the dataclasses
 (e.g. ``configs/model/econt_default.yaml``) name files of the kit and are resolved by the stage
-against the install tree.
+inside the package (:func:`econt.paths.kit_data`).
+
+Config files the user names (:func:`kit_config_path`): an existing path is taken as given
+(relative to the current directory); otherwise a bare name (``econt_chip``) or the kit's spelling
+(``configs/rtl/econt_chip.yaml``) is the kit's own file in the package's ``configs/<kind>/``.
 """
 from __future__ import annotations
 
@@ -25,15 +29,30 @@ from typing import Any, Literal, Mapping, TypeVar, get_args, get_origin, get_typ
 import yaml
 
 from econt.errors import ConfigError
-from econt.paths import build_root, reports_root
+from econt.paths import build_root, kit_data, reports_root
 
 T = TypeVar("T")
+
+
+def kit_config_path(kind: str, name_or_path: str | Path) -> Path:
+    """The config file ``name_or_path`` of kind ``kind`` (data, emd, model, rtl, sweep, train): the
+    path as given when it is a file (or absolute), else ``configs/<kind>/<name>.yaml`` of the kit
+    when that exists (a bare name, ``.yaml`` optional, or a kit-relative path); else as given."""
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml"):
+        p = p.with_suffix(".yaml")
+    if not p.is_file() and not p.is_absolute():
+        cand = kit_data("configs", kind, p.name)
+        if cand.is_file():
+            return cand
+    return p
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{path}: config file not found. Pass an existing YAML file (see configs/).")
+        raise ConfigError(f"{path}: config file not found. Pass an existing YAML file or the name of one "
+                          f"in the kit's configs ({kit_data('configs')}).")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:

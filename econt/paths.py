@@ -3,8 +3,12 @@
 Outputs go where the user works: ``build/`` (caches, intermediate artifacts) and ``reports/``
 (summaries, plots, the dashboard) are folders of the *working directory* — the current directory,
 or the one given with ``econt --workdir DIR`` (which sets ``ECONT_WORKDIR``). ``ECONT_BUILD`` and
-``ECONT_REPORTS`` override each folder on its own. The install tree (``REPO_ROOT``) is only read:
-the kit's own configs, flows and PDK configs live there.
+``ECONT_REPORTS`` override each folder on its own.
+
+The kit's own data ships inside the ``econt`` package and is only read: ``econt/configs/`` (data,
+emd, model, rtl, sweep, train) and ``econt/asic/pdk_configs/`` (:func:`kit_data`), so a wheel
+install finds them as a source checkout does. What exists only in a source checkout (``tests/``)
+is found through :func:`source_checkout`, which is None in an installed package.
 
 The reference data (``../shared`` beside the repository or beside the working directory) is never
 copied into the repo. ``ECONT_SHARED`` overrides its location.
@@ -16,7 +20,8 @@ from pathlib import Path
 
 from econt.errors import EcontError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+#: the ``econt`` package folder (the source tree's or an installed one's)
+PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
 #: build/ (and reports/) folders of the training job for the ECON-T silicon's truncating arithmetic
@@ -25,9 +30,17 @@ CHIP_TRAIN_DIR = "train_chip_arithmetic"
 CHIP_EXPORT_DIR = "export_chip_arithmetic"
 
 
-def repo_root() -> Path:
-    """The install tree: the kit's configs/, flows/, pdk_configs/ (read, never written)."""
-    return REPO_ROOT
+def kit_data(*parts: str) -> Path:
+    """A file or folder of the kit's data inside the package: ``kit_data("configs", "rtl")``,
+    ``kit_data("asic", "pdk_configs")`` (read, never written); the package folder without parts."""
+    return PACKAGE_ROOT.joinpath(*parts)
+
+
+def source_checkout() -> Path | None:
+    """The source checkout the package is imported from (the folder holding ``pyproject.toml``
+    and ``tests/`` beside ``econt/``), or None for an installed package (a wheel has neither)."""
+    root = PACKAGE_ROOT.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "tests").is_dir() else None
 
 
 def workdir() -> Path:
@@ -91,16 +104,19 @@ def work_dir(*parts: str) -> Path:
     return ensure_dir(build_root().joinpath(*parts))
 
 
-def _shared_candidates() -> list[Path]:
+def shared_candidates() -> list[Path]:
+    """Where the shared reference data is looked for, in order."""
     env = os.environ.get("ECONT_SHARED")
     if env:
         return [Path(env)]
-    return list(dict.fromkeys([REPO_ROOT.parent / "shared", workdir().parent / "shared", workdir() / "shared"]))
+    checkout = source_checkout()
+    beside_repo = [checkout.parent / "shared"] if checkout is not None else []
+    return list(dict.fromkeys([*beside_repo, workdir().parent / "shared", workdir() / "shared"]))
 
 
 def shared_dir() -> Path | None:
     """The shared reference data folder, or None when it is absent."""
-    for candidate in _shared_candidates():
+    for candidate in shared_candidates():
         if candidate.is_dir():
             return candidate
     return None
@@ -119,7 +135,7 @@ def require_shared(*parts: str) -> Path:
     """Like :func:`shared_path` but raises a clear error when the file is missing."""
     path = shared_path(*parts)
     if path is None:
-        where = " or ".join(str(c) for c in _shared_candidates())
+        where = " or ".join(str(c) for c in shared_candidates())
         raise EcontError(
             f"reference data '{'/'.join(parts)}' not found under {where}. "
             "Put the shared reference data beside the repository (../shared) "

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from econt.errors import StageError
-from econt.paths import output_path, repo_root, reports_dir, shared_dir, work_dir, workdir
+from econt.paths import kit_data, output_path, reports_dir, shared_dir, shown, work_dir, workdir
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,12 @@ class Stage:
     entry: str  # "module:function", called as function(**kwargs) -> dict
     configs: tuple[str, ...] = ()
     after: tuple[str, ...] = ()  # stages that run first
-    outputs: tuple[str, ...] = ()  # repo-relative paths that must exist to skip
+    outputs: tuple[str, ...] = ()  # "build/…", "reports/…" paths that must exist to skip
     uses_shared: bool = False
     kwargs: dict[str, Any] = field(default_factory=dict)
     fix_hint: str = ""
-    #: repo-relative non-Python files/folders/globs the stage reads (its Python sources are derived)
+    #: non-Python files/folders/globs the stage reads, relative to :func:`source_root` (its Python
+    #: sources are derived)
     extra_sources: tuple[str, ...] = ()
     #: artifacts of earlier stages ("build/…", "reports/…") whose content the stage consumes
     inputs: tuple[str, ...] = ()
@@ -68,39 +69,39 @@ class Stage:
 STAGES: dict[str, Stage] = {
     s.name: s
     for s in [
-        Stage("data", "econt.data.stage:run_stage", ("configs/data",),
+        Stage("data", "econt.data.stage:run_stage", ("econt/configs/data",),
               outputs=("reports/data/summary.json",), uses_shared=True,
-              fix_hint="check configs/data/*.yaml and that ../shared/econt-vectors is readable"),
+              fix_hint="check econt/configs/data/*.yaml and that ../shared/econt-vectors is readable"),
         # the bad-input test count is its own stage: an edit of those tests reruns this count and
         # the dashboard, not the data stage and everything trained on its output. It follows the data
         # stage (a rerun of that stage rewrites the summary the count is merged into).
         Stage("bad-inputs", "econt.data.bad_inputs:run_stage", (), after=("data",),
               extra_sources=("tests/test_bad_inputs*.py",), outputs=("reports/data/summary.json",),
               fix_hint="the count collects tests/test_bad_inputs*.py with pytest; run that collection to see the error"),
-        Stage("emd", "econt.emd.stage:run_stage", ("configs/emd",), after=("data",),
+        Stage("emd", "econt.emd.stage:run_stage", ("econt/configs/emd",), after=("data",),
               outputs=("reports/emd/summary.json",), uses_shared=True,
-              fix_hint="see configs/emd/*.yaml; delete build/emd to force pair regeneration"),
-        Stage("train", "econt.train.stage:run_stage", ("configs/train", "configs/model"), after=("data", "emd"),
+              fix_hint="see econt/configs/emd/*.yaml; delete build/emd to force pair regeneration"),
+        Stage("train", "econt.train.stage:run_stage", ("econt/configs/train", "econt/configs/model"), after=("data", "emd"),
               outputs=("reports/train/summary.json",), uses_shared=True,
-              fix_hint="see configs/train/*.yaml (epochs, samples); the EMD-CNN model must exist (stage emd)"),
-        Stage("export", "econt.export.stage:run_stage", ("configs/model",),
+              fix_hint="see econt/configs/train/*.yaml (epochs, samples); the EMD-CNN model must exist (stage emd)"),
+        Stage("export", "econt.export.stage:run_stage", ("econt/configs/model",),
               after=("train",), outputs=("build/export",),
               fix_hint="the trained models must exist (stage train); a weight that does not fit its width is named in the log"),
         # the rtl stage verifies every design with the trained exports: it uses the export stage
-        Stage("rtl", "econt.rtl.stage:run_stage", ("configs/rtl", "configs/model"), after=("export",),
+        Stage("rtl", "econt.rtl.stage:run_stage", ("econt/configs/rtl", "econt/configs/model"), after=("export",),
               outputs=("reports/rtl/summary.json", "build/rtl/index.json"), uses_shared=True,
               fix_hint="iverilog/verilator must be installed (make setup); see the log for the first mismatching sample"),
         # conformance and asic consume the rtl stage's designs (build/rtl/index.json: configs and
         # Verilog hashes), not the trained weights: a training edit that leaves the Verilog alone
         # does not rerun them
-        Stage("conformance", "econt.verify.conformance.run:run_stage", ("configs/model", "configs/rtl"),
+        Stage("conformance", "econt.verify.conformance.run:run_stage", ("econt/configs/model", "econt/configs/rtl"),
               after=("rtl",), uses=(), inputs=("build/rtl/index.json",),
               outputs=("reports/conformance/summary.json",), uses_shared=True,
               fix_hint="needs ../shared/econt-vectors; the log names the first crossing and stage that diverged"),
-        Stage("asic", "econt.asic.stage:run_stage", ("pdk_configs", "configs/rtl", "configs/model"),
+        Stage("asic", "econt.asic.stage:run_stage", ("econt/asic/pdk_configs", "econt/configs/rtl", "econt/configs/model"),
               after=("rtl",), uses=(), inputs=("build/rtl/index.json",), extra_sources=("econt/asic/tools",),
               outputs=("reports/asic/summary.json",), uses_shared=True,
-              fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see pdk_configs/)"),
+              fix_hint="PDK libraries are looked up via the env var, ../shared/pdk, or lambdapdk (see econt/asic/pdk_configs/)"),
         Stage("report", "econt.report.dashboard:run_stage", (),
               after=("data", "bad-inputs", "emd", "train", "export", "rtl", "asic", "conformance"),
               outputs=("reports/index.html",),
@@ -138,8 +139,9 @@ def _shared_signature() -> str:
 
 
 def source_root() -> Path:
-    """The folder holding the ``econt`` package, configs and flows whose content is hashed."""
-    return repo_root()
+    """The folder holding the ``econt`` package (with its configs) whose content is hashed: a source
+    checkout (where ``tests/`` is too) or the site-packages folder of an installed kit."""
+    return kit_data().parent
 
 
 def _module_file(name: str, root: Path) -> Path | None:
@@ -274,7 +276,8 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
     state = _load_state()
     shared_sig = _shared_signature()
     logs = work_dir("logs")
-    root = repo_root()
+    # each stage runs in `python -m` from the folder holding this econt package: it imports this copy
+    root = kit_data().parent
     timings: dict[str, Any] = {}
     fingerprints = {k: v.get("fingerprint", "") for k, v in state.items()}
     t_total = time.perf_counter()
@@ -288,7 +291,7 @@ def run_pipeline(targets: list[str], force: bool = False, quick: bool = False) -
             fingerprints[name] = fp
             continue
         log_path = logs / f"{name}.log"
-        print(f"[econt] stage {name}: running (log: {log_path.relative_to(root) if log_path.is_relative_to(root) else log_path})", flush=True)
+        print(f"[econt] stage {name}: running (log: {shown(log_path)})", flush=True)
         t0 = time.perf_counter()
         cmd = [sys.executable, "-m", "econt.pipeline", name] + (["--quick"] if quick else [])
         with open(log_path, "w") as log:

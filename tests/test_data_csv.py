@@ -1,6 +1,8 @@
 """Training-study CSV reader: format, metadata, regions and every bad-input case."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -90,8 +92,6 @@ def test_skip_bad_rows_reports_reasons(tmp_path):
 
 
 def test_repo_example_file():
-    from econt.paths import repo_root
-
-    ds = read_calq_csv(repo_root() / "data" / "examples" / "calq_example.csv")
+    ds = read_calq_csv(Path(__file__).resolve().parent.parent / "data" / "examples" / "calq_example.csv")
     assert len(ds) == 6 and set(ds.regions) <= {"eta1p5_2p0", "eta2p0_2p5", "eta2p5_3p0"}
     assert np.all(ds.charges >= 0) and ds.charges.sum() > 0

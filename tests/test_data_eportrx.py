@@ -2,6 +2,8 @@
 own module sums, init.yaml parsing and every bad-input case."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -218,9 +220,7 @@ def test_init_yaml_errors(tmp_path):
 
 def test_repo_example_file_reads_without_shared():
     """data/examples/eportrx_example_hex.csv: 3 hand-built crossings (header 0xA), readable on a fresh clone."""
-    from econt.paths import repo_root
-
-    path = repo_root() / "data" / "examples" / "eportrx_example_hex.csv"
+    path = Path(__file__).resolve().parent.parent / "data" / "examples" / "eportrx_example_hex.csv"
     ds = read_eportrx_csv(path, EcontInputConfig(mux=tuple(range(48))))
     assert len(ds) == 3 and ds.meta["header"].tolist() == [0xA] * 3 and "hex" in ds.source
     first = [int(c, 16) for c in path.read_text().splitlines()[1].split(",")]

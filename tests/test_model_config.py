@@ -9,10 +9,11 @@ import yaml
 from econt.errors import ConfigError
 from econt.model.config import EncoderConfig, load_encoder_config
 from econt.model.integer import accumulator_widths
+from econt.paths import kit_data
 
 
 def _write(tmp_path: Path, **fields) -> Path:
-    base = yaml.safe_load((Path(__file__).resolve().parent.parent / "configs/model/econt_default.yaml").read_text())
+    base = yaml.safe_load(kit_data("configs", "model", "econt_default.yaml").read_text())
     base.update(fields)
     path = tmp_path / "model.yaml"
     path.write_text(yaml.safe_dump(base))

@@ -93,12 +93,31 @@ def test_output_tokens_name_the_working_folders_outputs(clean_env, monkeypatch):
 
 
 def test_the_kit_configs_name_existing_files():
-    from econt.paths import repo_root
+    from econt.paths import kit_data
     from econt.train.stage import load_train_config
 
     for name in ("default", "quick", "chip_arithmetic"):
-        cfg = load_train_config(repo_root() / "configs" / "train" / f"{name}.yaml")
+        cfg = load_train_config(kit_data("configs", "train", f"{name}.yaml"))
         assert cfg.model_config.is_file(), (name, cfg.model_config)
+
+
+def test_config_names_resolve_in_the_kit_and_user_paths_against_the_cwd(clean_env):
+    from econt.config import kit_config_path
+    from econt.paths import kit_data
+    from econt.rtl.config import load_rtl_config
+
+    kit = kit_data("configs", "rtl", "econt_chip.yaml")
+    assert kit.is_file() and kit.is_relative_to(Path(__import__("econt").__file__).parent)
+    assert kit_config_path("rtl", "econt_chip") == kit_config_path("rtl", "econt_chip.yaml") == kit
+    assert kit_config_path("rtl", "configs/rtl/econt_chip.yaml") == kit   # the kit's spelling, from any folder
+    # a file of the user's, relative to the current directory, is taken as given
+    (clean_env / "configs" / "rtl").mkdir(parents=True)
+    (clean_env / "configs" / "rtl" / "econt_chip.yaml").write_text("name: mine\n")
+    assert kit_config_path("rtl", "configs/rtl/econt_chip.yaml") == Path("configs/rtl/econt_chip.yaml")
+    assert load_rtl_config("configs/rtl/econt_chip.yaml").name == "mine"
+    assert kit_config_path("rtl", "nope") == Path("nope.yaml")
+    with pytest.raises(ConfigError, match="nope.yaml: config file not found"):
+        load_rtl_config("nope")
 
 
 def test_cli_writes_into_the_working_directory(tmp_path):

@@ -9,16 +9,15 @@ import pytest
 
 from econt import pipeline
 from econt.errors import StageError
-from econt.paths import repo_root
+from econt.paths import kit_data, source_checkout
 
 
 @pytest.fixture
 def src(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the hashed sources (econt/, configs/, flows/, pdk_configs/) and a build folder
-    holding an rtl design index."""
+    """A copy of the hashed sources (econt/ with its configs) and a build folder holding an rtl
+    design index."""
     root = tmp_path / "src"
-    for rel in ("econt", "configs", "flows", "pdk_configs"):
-        shutil.copytree(repo_root() / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(kit_data(), root / "econt", ignore=shutil.ignore_patterns("__pycache__"))
     build = tmp_path / "build"
     (build / "rtl").mkdir(parents=True)
     (build / "rtl" / "index.json").write_text('{"schema_version": 1, "designs": []}\n')
@@ -64,7 +63,7 @@ def test_report_edit_reruns_only_report(src: Path) -> None:
 
 def test_bad_input_test_edit_reruns_only_their_count(src: Path) -> None:
     (src / "tests").mkdir()
-    shutil.copy(repo_root() / "tests" / "test_bad_inputs.py", src / "tests" / "test_bad_inputs.py")
+    shutil.copy(source_checkout() / "tests" / "test_bad_inputs.py", src / "tests" / "test_bad_inputs.py")
     assert _changed_after(src, "tests/test_bad_inputs.py") == {"bad-inputs", "report"}
     # a data-stage edit reruns the count too: that stage rewrites the summary the count lives in
     assert "bad-inputs" in _changed_after(src, "econt/data/stage.py")
@@ -102,7 +101,7 @@ def test_module_sources_follow_every_kind_of_import(tmp_path: Path) -> None:
 
 
 def test_real_stage_source_sets() -> None:
-    names = {n: {str(p.relative_to(repo_root())) for p in pipeline.module_sources(s.module)}
+    names = {n: {str(p.relative_to(pipeline.source_root())) for p in pipeline.module_sources(s.module)}
              for n, s in pipeline.STAGES.items()}
     assert "econt/model/qkeras_model.py" in names["emd"]            # was missing from the hand-written list
     assert not any(f.startswith("econt/train/") for f in names["asic"])

@@ -36,7 +36,7 @@ def test_index_lists_every_design_and_detects_staleness(tmp_path: Path, monkeypa
         rtl_index.indexed_design("econt_chip", tmp_path)
     # a changed RTL config is refused: point the entry at a copy of the config and change the copy
     cfg = tmp_path / "econt_default.yaml"
-    cfg.write_text((Path(rtl_index.repo_root()) / "configs/rtl/econt_default.yaml").read_text())
+    cfg.write_text(rtl_index.kit_data("configs", "rtl", "econt_default.yaml").read_text())
     row0 = doc["designs"][names.index("econt_default")]
     row0["config"] = str(cfg)
     (tmp_path / "index.json").write_text(json.dumps(doc))

@@ -93,9 +93,9 @@ def test_mask_errors(tmp_path, ecfg):
 
 
 def test_shipped_selective_config_points_at_the_rankings_mask():
-    from econt.paths import repo_root
+    from econt.paths import reports_root
 
     cfg = load_rtl_config("econt_tmr_selective")
     cfg.validate()
     assert cfg.tmr == "selective"
-    assert cfg.protection_mask.resolve() == repo_root() / "reports" / "faults" / "protection_mask.json"
+    assert cfg.protection_mask.resolve() == reports_root() / "faults" / "protection_mask.json"

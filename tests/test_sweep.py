@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from econt.errors import ConfigError
-from econt.paths import repo_root
+from econt.paths import kit_data
 from econt.sweep.config import load_study_config, output_capacity_bits
 from econt.sweep.study import open_study, sample_design
 
@@ -28,7 +28,7 @@ def _write(tmp_path: Path, doc: dict, name: str = "study.yaml") -> Path:
 
 
 def test_shipped_study_configs_load():
-    for p in sorted((repo_root() / "configs" / "sweep").glob("*.yaml")):
+    for p in sorted(kit_data("configs", "sweep").glob("*.yaml")):
         cfg = load_study_config(p)
         assert cfg.objectives and cfg.n_trials >= 1
 
@@ -57,7 +57,7 @@ def test_bad_study_config_names_file_field_and_fix(tmp_path, doc, field, fix):
 def test_bad_config_is_one_clear_cli_error(tmp_path):
     path = _write(tmp_path, {"space": {"latent_dim": [40]}})
     res = subprocess.run([sys.executable, "-m", "econt.cli.main", "sweep", "check", str(path)],
-                         capture_output=True, text=True, cwd=repo_root())
+                         capture_output=True, text=True, cwd=kit_data().parent)
     assert res.returncode == 2
     assert "econt sweep: error:" in res.stderr and "space.latent_dim" in res.stderr and "Traceback" not in res.stderr
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from econt.paths import repo_root
+from econt.paths import kit_data
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -61,7 +61,7 @@ def postgres_url():
 
 
 def _tiny_study(tmp_path: Path) -> Path:
-    doc = yaml.safe_load((repo_root() / "configs" / "sweep" / "tiny.yaml").read_text())
+    doc = yaml.safe_load(kit_data("configs", "sweep", "tiny.yaml").read_text())
     doc.update(heartbeat_s=1, grace_s=3)
     p = tmp_path / "tiny_pg.yaml"
     p.write_text(yaml.safe_dump(doc))
@@ -77,7 +77,7 @@ def test_two_workers_share_a_postgres_study_and_killed_trials_fail_and_retry(tmp
 
     cfg_path = _tiny_study(tmp_path)
     cfg = load_study_config(cfg_path)
-    env = {**os.environ, "ECONT_WORKDIR": str(tmp_path), "PYTHONPATH": str(repo_root())}
+    env = {**os.environ, "ECONT_WORKDIR": str(tmp_path), "PYTHONPATH": str(kit_data().parent)}
     workers = [subprocess.Popen([sys.executable, "-m", "econt.cli.main", "sweep", "worker", str(cfg_path),
                                  "--storage", postgres_url, "--study", "pg_two"],
                                 env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -147,9 +147,9 @@ def test_train_config_validation_errors(tmp_path, body: str, needle: str) -> Non
 
 
 def test_default_train_configs_load() -> None:
-    from econt.paths import repo_root
+    from econt.paths import kit_data
 
-    paths = sorted((repo_root() / "configs" / "train").glob("*.yaml"))
+    paths = sorted(kit_data("configs", "train").glob("*.yaml"))
     assert paths, "configs/train/*.yaml missing"
     for p in paths:
         cfg = load_config(TrainConfig, p)

@@ -38,7 +38,6 @@ def _reconstructions(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from econt.data.synthetic import generate
     from econt.model.config import load_encoder_config
     from econt.model.qkeras_model import build_autoencoder
-    from econt.paths import repo_root
     from econt.train.fit import cells_model
     from econt.train.losses import weighted_mse
 
@@ -46,7 +45,7 @@ def _reconstructions(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
     charges = generate(n, seed=seed).charges
     charges = charges[charges.sum(axis=1) > 0]
-    enc_cfg = load_encoder_config(repo_root() / "configs/model/econt_default.yaml",
+    enc_cfg = load_encoder_config("econt_default",
                                   {"decoder_output_activation": "relu"})
     x, _ = normalise_float(charges, enc_cfg.input_frac + 1)
     x = x.astype(np.float32)

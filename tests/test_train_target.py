@@ -15,12 +15,11 @@ from econt.errors import StageError
 def _split():
     from econt.data.synthetic import generate
     from econt.model.config import load_encoder_config
-    from econt.paths import repo_root
     from econt.train.stage import make_split
 
     ds = generate(400, seed=11)
     keep = np.flatnonzero(np.asarray(ds.charges).sum(axis=1) > 0)
-    enc_cfg = load_encoder_config(repo_root() / "configs/model/econt_default.yaml")
+    enc_cfg = load_encoder_config("econt_default")
     return make_split(ds.subset(keep), enc_cfg), enc_cfg
 
 

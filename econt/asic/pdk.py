@@ -1,4 +1,4 @@
-"""PDK configurations (``pdk_configs/*.yaml``): validated dataclasses and library resolution.
+"""PDK configurations (``econt/asic/pdk_configs/*.yaml``): validated dataclasses and library resolution.
 
 A ``library`` config names one real standard-cell library (liberty + LEF) and how to find it:
 an environment variable, then ``../shared/<shared_dir>``, then SiliconCompiler's lambdapdk
@@ -14,9 +14,9 @@ from typing import Literal
 
 from econt.config import load_config
 from econt.errors import ConfigError, ToolError
-from econt.paths import repo_root, shared_dir
+from econt.paths import kit_data, shared_candidates, shared_dir
 
-PDK_CONFIG_DIR = repo_root() / "pdk_configs"
+PDK_CONFIG_DIR = kit_data("asic", "pdk_configs")
 ActivitySource = Literal["auto", "econt-vectors", "synthetic", "vectorless"]
 TmrOption = Literal["none", "config", "full"]
 
@@ -174,7 +174,7 @@ def pdk_config_path(name: str) -> Path:
 
 
 def load_pdk_config(name_or_path: str | Path, overrides: dict | None = None) -> PdkConfig:
-    """Load ``pdk_configs/<name>.yaml`` (or an explicit path) into a validated :class:`PdkConfig`."""
+    """Load ``econt/asic/pdk_configs/<name>.yaml`` (or an explicit path) into a validated :class:`PdkConfig`."""
     path = Path(name_or_path)
     if not path.suffix:
         path = pdk_config_path(str(name_or_path))
@@ -234,8 +234,8 @@ def resolve_library(cfg: PdkConfig, allow_download: bool | None = None) -> Resol
     if shared is not None and (shared / loc.liberty).is_file():
         lef = shared / loc.lef if loc.lef and (shared / loc.lef).is_file() else None
         return ResolvedLibrary(cfg, shared / loc.liberty, lef, "shared")
-    where = shared if shared is not None else Path(os.environ.get("ECONT_SHARED", repo_root().parent / "shared")) / loc.shared_dir
-    tried.append(f"2. shared reference data: {where / loc.liberty} not found")
+    wheres = [shared] if shared is not None else [c / loc.shared_dir for c in shared_candidates()]
+    tried.append(f"2. shared reference data: {' or '.join(str(w / loc.liberty) for w in wheres)} not found")
     if allow_download is None:
         allow_download = os.environ.get("ECONT_OFFLINE", "0") != "1"
     if allow_download and loc.lambdapdk_library:

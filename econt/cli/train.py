@@ -8,9 +8,10 @@ from econt.cli import parse_set_overrides
 
 
 def _run(args: argparse.Namespace) -> int:
+    from econt.config import kit_config_path
     from econt.train.stage import DEFAULT_CONFIG, QUICK_CONFIG, load_train_config, run_training
 
-    path = Path(args.config) if args.config else (QUICK_CONFIG if args.quick else DEFAULT_CONFIG)
+    path = kit_config_path("train", args.config) if args.config else (QUICK_CONFIG if args.quick else DEFAULT_CONFIG)
     overrides = parse_set_overrides(args.set)
     if args.seed is not None:
         overrides["seed"] = args.seed
@@ -80,7 +81,7 @@ def _check_prerequisites(cfg) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("train", help="train the encoder (MSE, telescope, EMD-CNN losses), per-region weights",
                               description=__doc__)
-    p.add_argument("--config", help="training config YAML (default configs/train/default.yaml)")
+    p.add_argument("--config", help="training config: a YAML file or a kit config name (default: default)")
     p.add_argument("--quick", action="store_true", help="use configs/train/quick.yaml (small, minutes)")
     p.add_argument("--seed", type=int, help="override the config's seed")
     p.add_argument("--losses", help="comma-separated subset of mse,telescope,emd_cnn")

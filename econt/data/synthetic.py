@@ -33,11 +33,12 @@ from pathlib import Path
 import numpy as np
 from scipy.special import gammaln
 
-from econt.config import load_config
+from econt.config import kit_config_path, load_config
 from econt.data.dataset import Dataset
 from econt.data.floatcode import decode_float, encode_float
 from econt.errors import ConfigError
 from econt.geometry import CELL_PITCH_CM, cell_centres
+from econt.paths import kit_data
 
 #: e-h pairs per µm of silicon for a MIP (most probable) × electron charge in fC.
 _FC_PER_ELECTRON = 1.602176634e-4
@@ -132,12 +133,12 @@ class SyntheticConfig:
             raise ConfigError(f"{source}: calibration is a 12-bit register (1..4095), got {self.calibration}.")
 
 
-DEFAULT_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "data" / "synthetic.yaml"
+DEFAULT_CONFIG_PATH = kit_data("configs", "data", "synthetic.yaml")
 
 
 def load_synthetic_config(path: str | Path | None = None, overrides: dict | None = None) -> SyntheticConfig:
     """Read a generator config (``configs/data/synthetic.yaml`` by default)."""
-    return load_config(SyntheticConfig, path or DEFAULT_CONFIG_PATH, overrides)
+    return load_config(SyntheticConfig, kit_config_path("data", path) if path else DEFAULT_CONFIG_PATH, overrides)
 
 
 # ----------------------------------------------------------------------------------------

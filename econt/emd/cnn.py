@@ -44,10 +44,10 @@ import numpy as np
 
 import econt  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from econt.emd.pairs import PairsConfig
-from econt.config import config_hash, load_config, to_plain, write_resolved_config
+from econt.config import config_hash, kit_config_path, load_config, to_plain, write_resolved_config
 from econt.errors import ConfigError, DataError, EcontError
 from econt.geometry import ARRANGE_443, REMAP_8X8
-from econt.paths import repo_root, work_dir
+from econt.paths import kit_data, work_dir, workdir
 
 MODEL_FORMAT = "econt-emd-cnn/1"
 MODEL_FILE = "model.h5"
@@ -105,14 +105,14 @@ class EmdCnnConfig:
     fit: FitConfig = field(default_factory=FitConfig)
     pairs: PairsConfig = field(default_factory=PairsConfig)
     #: model folder; null = ``build/emd/cnn`` (under $ECONT_BUILD if set); relative paths
-    #: are taken from the repo root. Not part of the model's config hash.
+    #: are taken from the working folder. Not part of the model's config hash.
     out_dir: str | None = None
 
     def resolved_out_dir(self) -> Path:
         if self.out_dir is None:
             return work_dir("emd", "cnn")
         p = Path(self.out_dir)
-        return p if p.is_absolute() else repo_root() / p
+        return p if p.is_absolute() else workdir() / p
 
     def model_hash(self) -> str:
         """Hash of everything that determines the trained model (not ``out_dir``, ``pairs.workers``)."""
@@ -120,11 +120,11 @@ class EmdCnnConfig:
 
 
 def default_config_path() -> Path:
-    return repo_root() / "configs" / "emd" / "default.yaml"
+    return kit_data("configs", "emd", "default.yaml")
 
 
 def load_emd_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> EmdCnnConfig:
-    return load_config(EmdCnnConfig, path or default_config_path(), overrides)
+    return load_config(EmdCnnConfig, kit_config_path("emd", path) if path else default_config_path(), overrides)
 
 
 # --------------------------------------------------------------------------- model

@@ -35,7 +35,7 @@ from econt.config import to_plain
 from econt.emd.ae_gen import AeGenConfig, snapshot_reconstructions
 from econt.emd.exact import emd_batch
 from econt.errors import ConfigError, DataError
-from econt.paths import repo_root, work_dir
+from econt.paths import work_dir, workdir
 
 KIND_PAIR = 0
 KIND_AE = 1
@@ -54,7 +54,7 @@ class PairsConfig:
     test_pairs: int = 20_000
     #: seed of the synthetic modules (the pairing uses the run seed)
     data_seed: int = 12345
-    #: optional saved econt Dataset (.npz) to use instead of the synthetic generator
+    #: optional saved econt Dataset (.npz; relative: to the working folder) instead of the synthetic generator
     dataset: str | None = None
     workers: int = 2
     ae: AeGenConfig = field(default_factory=AeGenConfig)
@@ -92,7 +92,7 @@ def load_modules(cfg: PairsConfig) -> np.ndarray:
         from econt.data.dataset import Dataset
 
         path = Path(cfg.dataset)
-        path = path if path.is_absolute() else repo_root() / path
+        path = path if path.is_absolute() else workdir() / path
         if not path.is_file():
             raise ConfigError(f"pairs.dataset: file '{path}' not found. Give a Dataset .npz (econt data) or null.")
         charges = Dataset.load(path).charges[: cfg.n_events]

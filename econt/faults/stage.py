@@ -25,7 +25,7 @@ from econt.faults.bits import LAYER_IDS, bit_map
 from econt.faults.ranking import agreement, protection_curve, select_protected, taylor_estimate, write_mask
 from econt.faults.scan import exhaustive_scan
 from econt.model.integer import IntegerWeights
-from econt.paths import reports_dir, repo_root, shared_path, work_dir
+from econt.paths import reports_dir, shared_path, shown, work_dir
 from econt.summary import merge_json
 
 
@@ -254,7 +254,7 @@ def run_rank(build: Path | None = None, out: Path | None = None, n_real: int = 1
         "ranking_agreement_method": "first-order Taylor: gradient of mean exact EMD (dual potentials, QKeras STE) × Δw",
         "per_set": per_set,
         "curves": curves,
-        "mask": str(mask_path.relative_to(repo_root())) if mask_path.is_relative_to(repo_root()) else str(mask_path),
+        "mask": shown(mask_path),
         "plots": _plots(out, curves, loss_all, layer_maps(sets[0].weights, loss_all), cfg, budget_pct),
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from econt.config import config_hash, load_config, to_plain
+from econt.config import config_hash, kit_config_path, load_config, to_plain
 from econt.errors import ConfigError
-from econt.paths import repo_root
 
 DEFAULT_MODEL_CONFIG = "econt_default.yaml"
 
@@ -188,15 +187,8 @@ class EncoderConfig:
 
 
 def model_config_path(name_or_path: str | Path = DEFAULT_MODEL_CONFIG) -> Path:
-    """``configs/model/<name>`` for a bare name, else the path as given."""
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml"):
-        p = p.with_suffix(".yaml")
-    if not p.is_file() and not p.is_absolute():
-        cand = repo_root() / "configs" / "model" / p.name
-        if cand.is_file():
-            return cand
-    return p
+    """The model config file ``name_or_path`` (a bare name: the kit's ``configs/model/<name>.yaml``)."""
+    return kit_config_path("model", name_or_path)
 
 
 def load_encoder_config(path: str | Path = DEFAULT_MODEL_CONFIG, overrides: dict | None = None) -> EncoderConfig:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from econt.paths import repo_root, reports_dir, work_dir
+from econt.paths import reports_dir, shown, work_dir
 
 STAGE_ORDER = ["data", "emd", "train", "rtl", "asic", "faults", "conformance", "sweep"]
 STAGE_TITLES = {
@@ -439,4 +439,4 @@ def _conformance_table(s: Summaries) -> str:
 
 def run_stage(quick: bool = False) -> dict:
     path = build_dashboard()
-    return {"index_html": str(path.relative_to(repo_root()) if path.is_relative_to(repo_root()) else path)}
+    return {"index_html": shown(path)}

@@ -5,9 +5,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
-from econt.config import load_config
+from econt.config import kit_config_path, load_config
 from econt.errors import ConfigError
-from econt.paths import repo_root
 
 MAX_PIPELINE_STAGES = 4
 #: bytes of configuration per clock gate; "block" = one I2C block (134 bytes in the ECON-T map)
@@ -83,15 +82,8 @@ class RtlConfig:
 
 
 def rtl_config_path(name_or_path: str | Path) -> Path:
-    """``configs/rtl/<name>.yaml`` for a bare name, else the path as given."""
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml"):
-        p = p.with_suffix(".yaml")
-    if not p.is_file() and not p.is_absolute():
-        cand = repo_root() / "configs" / "rtl" / p.name
-        if cand.is_file():
-            return cand
-    return p
+    """The design config file ``name_or_path`` (a bare name: the kit's ``configs/rtl/<name>.yaml``)."""
+    return kit_config_path("rtl", name_or_path)
 
 
 def load_rtl_config(path: str | Path, overrides: dict | None = None) -> RtlConfig:

@@ -6,7 +6,7 @@ them. Schema (version 1)::
 
     {"schema_version": 1,
      "designs": [{"name": "econt_default",            # RTL config name (= folder name)
-                  "config": "configs/rtl/econt_default.yaml",  # repo-relative when inside the repo
+                  "config": "configs/rtl/econt_default.yaml",  # relative to the econt package for a kit config, else absolute
                   "config_sha256": "…",                # content of that file when generated
                   "top": "econt_encoder",              # top module
                   "path": "econt_default",             # design folder, relative to the index
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from econt.errors import StageError
-from econt.paths import repo_root, work_dir
+from econt.paths import kit_data, work_dir
 from econt.rtl.generator import GeneratedDesign
 
 INDEX_NAME = "index.json"
@@ -78,7 +78,7 @@ def write_index(designs: Iterable[tuple[Path, GeneratedDesign]], root: Optional[
     for config_file, d in designs:
         m = d.manifest
         rows.append({
-            "name": m["name"], "config": _rel(config_file, repo_root()), "config_sha256": _sha256(config_file),
+            "name": m["name"], "config": _rel(config_file, kit_data()), "config_sha256": _sha256(config_file),
             "top": d.top, "path": _rel(d.path, root), "files": [_rel(f, root) for f in d.files],
             "manifest": _rel(d.path / "manifest.json", root), "arithmetic": m["arithmetic"],
             "weights": m["weights"], "tmr": m["tmr"], "pipeline_stages": m["pipeline_stages"],
@@ -103,7 +103,7 @@ def load_index(root: Optional[Path] = None) -> list[IndexEntry]:
         for row in doc["designs"]:
             cfg = Path(row["config"])
             out.append(IndexEntry(
-                name=row["name"], config=cfg if cfg.is_absolute() else repo_root() / cfg,
+                name=row["name"], config=cfg if cfg.is_absolute() else kit_data(str(cfg)),
                 config_sha256=row["config_sha256"], top=row["top"], path=base / row["path"],
                 files=tuple(base / f for f in row["files"]), arithmetic=row["arithmetic"], weights=row["weights"],
                 tmr=row["tmr"], config_hash=row["config_hash"], verilog_sha256=row["verilog_sha256"]))
@@ -117,7 +117,7 @@ def indexed_design(name: str, root: Optional[Path] = None) -> GeneratedDesign:
     entries = {e.name: e for e in load_index(root)}
     if name not in entries:
         raise StageError(f"{index_path(root)}: no design '{name}' (have {', '.join(sorted(entries)) or 'none'}); "
-                         f"add configs/rtl/{name}.yaml and run {REGENERATE}.")
+                         f"add {name}.yaml to {kit_data('configs', 'rtl')} and run {REGENERATE}.")
     e = entries[name]
     if not e.config.is_file() or _sha256(e.config) != e.config_sha256:
         raise StageError(f"{e.config}: changed (or removed) since build/rtl/{name} was generated; {REGENERATE}.")

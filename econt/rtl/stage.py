@@ -17,11 +17,11 @@ import numpy as np
 from econt.summary import merge_json
 from econt.config import write_resolved_config
 from econt.errors import StageError
-from econt.paths import reports_dir, repo_root, work_dir
+from econt.paths import kit_data, reports_dir, work_dir
 
 
 def design_configs() -> list[Path]:
-    return sorted((repo_root() / "configs" / "rtl").glob("*.yaml"))
+    return sorted(kit_data("configs", "rtl").glob("*.yaml"))
 
 
 def generate_all(out_root: Optional[Path] = None) -> list[Any]:

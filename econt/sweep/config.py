@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Optional
 
-from econt.config import load_config
+from econt.config import kit_config_path, load_config
 from econt.errors import ConfigError
-from econt.paths import repo_root
 
 Objective = Literal["emd_real", "emd_test", "energy_nj", "area_mm2"]
 #: the direction of every objective (all are minimised)
@@ -71,7 +70,7 @@ class StudyConfig:
     seed: int = 1
     n_trials: int = 20
     sampler: Literal["nsga2", "tpe", "random"] = "nsga2"
-    #: PDK of the cost axes (pdk_configs/<name>.yaml); a real library, not a derived estimate
+    #: PDK of the cost axes (econt/asic/pdk_configs/<name>.yaml); a real library, not a derived estimate
     pdk: str = "sky130hd"
     #: eTx links the output frame may use (ECON-T: 5); constrains latent_dim × latent_bits
     n_etx: int = 5
@@ -194,15 +193,8 @@ def encoder_config(**fields):
 
 
 def study_config_path(name_or_path: str | Path) -> Path:
-    """``configs/sweep/<name>.yaml`` for a bare name, else the path as given."""
-    p = Path(name_or_path)
-    if p.suffix not in (".yaml", ".yml"):
-        p = p.with_suffix(".yaml")
-    if not p.is_file() and not p.is_absolute():
-        cand = repo_root() / "configs" / "sweep" / p.name
-        if cand.is_file():
-            return cand
-    return p
+    """The study config file ``name_or_path`` (a bare name: the kit's ``configs/sweep/<name>.yaml``)."""
+    return kit_config_path("sweep", name_or_path)
 
 
 def load_study_config(path: str | Path, overrides: dict | None = None) -> StudyConfig:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from econt.paths import repo_root, reports_dir
+from econt.paths import reports_dir
 from econt.summary import merge_json
 
 #: Target of the EMD-CNN / exact-gradient mean test EMD ratio (issue 18).
@@ -42,8 +42,7 @@ def bound_config(n_samples: int | None = None, epochs: int | None = None, quick:
     ``n_samples`` caps the samples (with ``data.source: stage`` the data stage's splits are cut,
     otherwise that many synthetic modules are generated); ``epochs`` caps the epochs.
     """
-    from econt.config import load_config
-    from econt.train.config import TrainConfig
+    from econt.train.config import load_train_config
 
     overrides: dict[str, Any] = {"losses": list(LOSSES), "regions.enabled": False, "output_name": "train_bound",
                                  "emd_cnn.refit_every": 0}
@@ -58,8 +57,7 @@ def bound_config(n_samples: int | None = None, epochs: int | None = None, quick:
         overrides["data.source"] = data_source
     if emd_cnn_model is not None:
         overrides["emd_cnn.model_path"] = str(emd_cnn_model)
-    path = Path(config) if config else repo_root() / "configs" / "train" / "default.yaml"
-    return load_config(TrainConfig, path, overrides)
+    return load_train_config(config, overrides)
 
 
 def run_bound(cfg) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Training configuration (``configs/train/*.yaml``), validated into dataclasses.
 
-Relative paths in the file are resolved against the repository root, so a
-config works from any working directory. ``None`` paths mean "the kit's
-default" (the EMD stage's model, the shared reference vectors, ``build/train``).
+Relative paths in the file are resolved against the file's folder (:mod:`econt.config`), so a
+config works from any working directory; the relative defaults of the dataclasses name the kit's
+own files (inside the package). ``None`` paths mean "the kit's default" (the EMD stage's model,
+the shared reference vectors, ``build/train``).
 """
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
+from econt.config import kit_config_path, load_config
 from econt.errors import ConfigError
-from econt.paths import repo_root
+from econt.paths import kit_data
 
 LossName = Literal["mse", "telescope", "emd_cnn", "exact_emd"]
 
@@ -183,8 +185,21 @@ class TrainConfig:
 
 
 def resolve(path: Optional[Path]) -> Optional[Path]:
-    """A config path relative to the repository root (absolute paths unchanged)."""
+    """A path of a loaded :class:`TrainConfig`: absolute ones (every path a file or ``--set`` gives)
+    unchanged; a relative one is a dataclass default naming a kit file (``configs/model/…``)."""
     if path is None:
         return None
     path = Path(path)
-    return path if path.is_absolute() else repo_root() / path
+    return path if path.is_absolute() else kit_data(str(path))
+
+
+DEFAULT_CONFIG = kit_data("configs", "train", "default.yaml")
+QUICK_CONFIG = kit_data("configs", "train", "quick.yaml")
+#: the same job for the ECON-T silicon's truncating arithmetic (run after the default job by the pipeline)
+CHIP_CONFIG = kit_data("configs", "train", "chip_arithmetic.yaml")
+
+
+def load_train_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
+    """A training config: ``path`` as given, else the kit's ``configs/train/<name>.yaml``
+    (:func:`econt.config.kit_config_path`); the default job's config without ``path``."""
+    return load_config(TrainConfig, kit_config_path("train", path or DEFAULT_CONFIG), overrides)

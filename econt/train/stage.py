@@ -45,16 +45,12 @@ import numpy as np
 
 import econt  # noqa: F401
 from econt.summary import merge_json
-from econt.config import load_config, to_plain, write_resolved_config
+from econt.config import kit_config_path, to_plain, write_resolved_config
 from econt.errors import ConfigError, StageError
-from econt.paths import repo_root, reports_dir, shared_path, work_dir
-from econt.train.config import TrainConfig, resolve
+from econt.paths import reports_dir, shared_path, work_dir
+from econt.train.config import CHIP_CONFIG, DEFAULT_CONFIG, QUICK_CONFIG, TrainConfig, load_train_config, resolve
 from econt.train import evaluate as ev
 
-DEFAULT_CONFIG = Path("configs/train/default.yaml")
-QUICK_CONFIG = Path("configs/train/quick.yaml")
-#: the same job for the ECON-T silicon's truncating arithmetic (run after the default job by the pipeline)
-CHIP_CONFIG = Path("configs/train/chip_arithmetic.yaml")
 
 
 def _log(msg: str) -> None:
@@ -638,13 +634,6 @@ def _plot_regions(per_region: dict[str, dict[str, Any]], path: Path) -> None:
 
 
 
-def load_train_config(path: str | Path | None = None, overrides: dict | None = None) -> TrainConfig:
-    p = Path(path) if path else repo_root() / DEFAULT_CONFIG
-    if not p.is_absolute() and not p.is_file():
-        p = repo_root() / p
-    return load_config(TrainConfig, p, overrides)
-
-
 def chip_arithmetic_comparison(exact_sums: dict, chip_trained: dict) -> dict:
     """Per loss: EMD on the ECON-T's truncating arithmetic of the exact-sum-trained weights vs the
     chip-arithmetic-trained ones (both from their ``summary.json``)."""
@@ -735,11 +724,11 @@ def run_stage(quick: bool = False, config: str | None = None, parallel: bool = T
     70k-sample epoch on one thread against 2.3 s wall on two), so two jobs at once finish far
     sooner than one after the other.
     """
-    path = Path(config) if config else repo_root() / (QUICK_CONFIG if quick else DEFAULT_CONFIG)
+    path = kit_config_path("train", config) if config else (QUICK_CONFIG if quick else DEFAULT_CONFIG)
     cfg = load_train_config(path)
     if quick or config:
         return run_training(cfg, config_path=path)
-    chip_path = repo_root() / CHIP_CONFIG
+    chip_path = CHIP_CONFIG
     if parallel:
         summary, chip = run_jobs_side_by_side(path, chip_path)
     else:

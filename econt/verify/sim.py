@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from econt.errors import StageError, ToolError
-from econt.paths import repo_root
+from econt.paths import kit_data
 from econt.rtl.generator import GeneratedDesign
 from econt.rtl.layout import ConfigLayout
 
@@ -228,7 +228,7 @@ def simulate(design: GeneratedDesign, weight_sets: Sequence[Any], chunks: Sequen
     if out_file.exists():
         out_file.unlink()
     env = {"ECONT_SIM_PLAN": str(plan),
-           "PYTHONPATH": os.pathsep.join([str(repo_root())] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+           "PYTHONPATH": os.pathsep.join([str(kit_data().parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
     t1 = time.perf_counter()
     runner.test(test_module="econt.verify.cocotb_econt", hdl_toplevel="econt_tb", build_dir=build_dir,
                 test_dir=work, results_xml=str(results), extra_env=env, log_file=log)
